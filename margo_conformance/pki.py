@@ -158,6 +158,10 @@ def _make_ca(common_name: str, parent: _Issuer | None, now: dt.datetime) -> _Iss
         )
         .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), False)
     )
+    if parent is not None:  # strict verifiers (Python 3.13's default) require the AKI on intermediates
+        builder = builder.add_extension(
+            x509.AuthorityKeyIdentifier.from_issuer_public_key(parent.key.public_key()), False
+        )
     return _Issuer(builder.sign(signer, hashes.SHA256()), key)
 
 

@@ -46,6 +46,8 @@ class ScenarioResult:
     steps: list[StepResult] = field(default_factory=list)
     #: Choices the harness made where the spec is unclear (from `# Choice:` comments in the feature).
     choices: list[str] = field(default_factory=list)
+    #: False when every requirement judged is a SHOULD or MAY: a failure is then reported, not gated on.
+    required: bool = True
 
 
 @dataclass
@@ -125,12 +127,13 @@ def summarise(scenarios: list[ScenarioResult], requirements: list[RequirementRes
 
 
 def overall_verdict(scenarios: list[ScenarioResult]) -> str:
-    """fail if the SUT broke any rule; else error if the harness could not judge; else pass.
+    """fail if the SUT broke a required rule; else error if the harness could not judge; else pass.
 
-    A run where nothing passed is never a pass: no selected scenarios, or only skips, is `error`.
+    A failed scenario that judges only SHOULD/MAY requirements is reported but does not fail the
+    run. A run where nothing passed is never a pass: no scenarios, or only skips, is `error`.
     """
     verdicts = {s.verdict for s in scenarios}
-    if "fail" in verdicts:
+    if any(s.verdict == "fail" and s.required for s in scenarios):
         return "fail"
     if "error" in verdicts or "pass" not in verdicts:
         return "error"

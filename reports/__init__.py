@@ -1,1 +1,51 @@
-"""Package marker."""
+"""Report writers: turn a RunResult into results.json, junit.xml and report.html.
+
+results.json is the record (validated, read back by later tools); junit.xml feeds CI test views;
+report.html is for people. All three are built from the same RunResult, so they cannot disagree.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from margo_conformance.results import RunResult
+
+from .html import write_html
+from .junit import write_junit
+from .results_json import read_results_json, write_results_json
+
+__all__ = ["FILE_NAMES", "read_results_json", "write_all", "write_html", "write_junit", "write_results_json"]
+
+#: Output kind -> file name inside a run's output folder.
+FILE_NAMES = {"results": "results.json", "junit": "junit.xml", "html": "report.html"}
+
+_WRITERS: dict[str, Callable[[RunResult, Path], None]] = {
+    "results": write_results_json,
+    "junit": write_junit,
+    "html": write_html,
+}
+
+
+def write_all(run: RunResult, out_dir: Path) -> dict[str, Path]:
+    """Write results.json, junit.xml and report.html into `out_dir` (created if missing).
+
+    Returns {"results": path, "junit": path, "html": path}. Every writer is attempted even if
+    an earlier one fails, so a problem with one format does not cost the others; the first
+    failure is raised afterwards.
+    """
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    written: dict[str, Path] = {}
+    failure: Exception | None = None
+    for kind, writer in _WRITERS.items():
+        path = out_dir / FILE_NAMES[kind]
+        try:
+            writer(run, path)
+        except Exception as exc:
+            failure = failure or exc
+            continue
+        written[kind] = path
+    if failure is not None:
+        raise failure
+    return written

@@ -1,0 +1,250 @@
+"""The pytest plugin that turns pytest-bdd scenarios into conformance verdicts.
+
+It maps Gherkin tags to markers, applies the run's selection, skips optional features the vendor
+did not declare (with that reason), records each step and the exchanges made during it, and
+collects one `ScenarioResult` per scenario. Verdicts follow docs/architecture.md: an
+AssertionError is a failure of the system under test, any other exception is an error.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from pytest_bdd.scenario import scenario_wrapper_template_registry
+
+from .features_index import slugify
+from .results import ScenarioResult, StepResult, Verdict
+from .roles import WfmTarget
+from .selection import Selection
+from .transport import Exchange
+
+TAG_MARKER = "margo_tag"
+
+
+@dataclass
+class ScenarioMeta:
+    """What the feature file says about one scenario."""
+
+    id: str
+    feature: str
+    feature_file: str
+    name: str
+    role: str
+    profile: str
+    requirements: list[str]
+    tags: list[str]
+
+
+@dataclass
+class RunContext:
+    """What the runner hands the plugin: targets, selection, declarations and output hooks."""
+
+    features_root: Path
+    selection: Selection
+    declared_features: frozenset[str] = frozenset()
+    certification: bool = False
+    wfm: WfmTarget | None = None
+    choices: dict[str, list[str]] = field(default_factory=dict)
+    required: Callable[[list[str]], bool] = lambda reqs: True
+    progress: Callable[[ScenarioResult, int, int], None] | None = None
+
+
+def scenario_meta(item: pytest.Item, features_root: Path) -> ScenarioMeta | None:
+    """Read the scenario behind a pytest item; None for items that are not scenarios."""
+    template = scenario_wrapper_template_registry.get(getattr(item, "obj", None))
+    if template is None:
+        return None
+    feature = template.feature
+    rel = Path(feature.filename).resolve().relative_to(features_root.resolve()).with_suffix("")
+    tags = sorted(template.tags | feature.tags)
+
+    def tagged(prefix: str, pool: set[str]) -> list[str]:
+        return sorted(t[len(prefix):] for t in pool if t.startswith(prefix))
+
+    example = _example(item)
+    suffix = f"[{slugify(' '.join(example.values()))}]" if example else ""
+    name = template.name + (f" ({', '.join(example.values())})" if example else "")
+    profile = (tagged("profile:", template.tags) or tagged("profile:", feature.tags) or ["core"])[0]
+    roles = tagged("role:", template.tags) or tagged("role:", feature.tags) or ["unknown"]
+    return ScenarioMeta(
+        id=f"{rel.as_posix()}:{slugify(template.name)}{suffix}",
+        feature=feature.name,
+        feature_file=f"{rel.as_posix()}.feature",
+        name=name,
+        role=roles[0],
+        profile=profile,
+        requirements=tagged("req:", template.tags | feature.tags),
+        tags=tags,
+    )
+
+
+def _example(item: pytest.Item) -> dict[str, str]:
+    """The Examples row of an outline's item (empty for a plain scenario)."""
+    callspec = getattr(item, "callspec", None)
+    return dict(callspec.params.get("_pytest_bdd_example") or {}) if callspec else {}
+
+
+def base_id(scenario_id: str) -> str:
+    """The outline's id without its Examples suffix."""
+    return scenario_id.split("[", 1)[0]
+
+
+class ConformancePlugin:
+    """Registered with `pytest.main(plugins=[...])` by the runner, one instance per run."""
+
+    def __init__(self, ctx: RunContext) -> None:
+        self.ctx = ctx
+        self.results: list[ScenarioResult] = []
+        self.meta: dict[str, ScenarioMeta] = {}
+        self.collection_errors: list[str] = []
+        self._by_node: dict[str, ScenarioResult] = {}
+        self._steps: dict[str, list[StepResult]] = {}
+        self._current: tuple[str, StepResult, float] | None = None
+        self._total = 0
+        if ctx.wfm is not None:
+            ctx.wfm.log.listeners.append(self._on_exchange)
+
+    @pytest.fixture(scope="session")
+    def margo_run(self) -> RunContext:
+        """The run's context, for the step modules' fixtures."""
+        return self.ctx
+
+    # -- tags and selection -------------------------------------------------------------------
+    def pytest_configure(self, config: pytest.Config) -> None:
+        config.addinivalue_line("markers", f"{TAG_MARKER}(tag): a Gherkin tag of a Margo scenario")
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_bdd_apply_tag(self, tag: str, function: Callable[..., object]) -> bool:
+        getattr(pytest.mark, TAG_MARKER)(tag)(function)
+        return True
+
+    def pytest_collectreport(self, report: pytest.CollectReport) -> None:
+        if report.failed:
+            self.collection_errors.append(f"{report.nodeid}: {report.longreprtext.strip().splitlines()[-1]}")
+
+    def pytest_collection_modifyitems(self, config: pytest.Config, items: list[pytest.Item]) -> None:
+        keep, drop = [], []
+        for item in items:
+            meta = scenario_meta(item, self.ctx.features_root)
+            if meta is not None and self.ctx.selection.matches(meta.role, meta.profile, meta.tags):
+                self.meta[item.nodeid] = meta
+                keep.append(item)
+            else:
+                drop.append(item)
+        if drop:
+            config.hook.pytest_deselected(items=drop)
+        items[:] = keep
+        self._total = len(keep)
+
+    def pytest_runtest_setup(self, item: pytest.Item) -> None:
+        meta = self.meta[item.nodeid]
+        if meta.profile != "core" and meta.profile not in self.ctx.declared_features:
+            pytest.skip(f"optional feature '{meta.profile}' was not declared in the configuration (run.features)")
+
+    # -- steps and exchanges ------------------------------------------------------------------
+    def pytest_bdd_before_scenario(self, request: pytest.FixtureRequest, feature: Any, scenario: Any) -> None:
+        self._steps[request.node.nodeid] = [
+            StepResult(keyword=s.keyword, text=s.name, verdict="skip", message="not run") for s in scenario.steps
+        ]
+
+    def _step(self, request: pytest.FixtureRequest, step: Any) -> StepResult | None:
+        for result in self._steps.get(request.node.nodeid, []):
+            if result.text == step.name and result.message == "not run":
+                return result
+        return None
+
+    def pytest_bdd_before_step_call(self, request: pytest.FixtureRequest, step: Any, **_: Any) -> None:
+        result = self._step(request, step)
+        if result is not None:
+            result.message = ""
+            self._current = (request.node.nodeid, result, time.perf_counter())
+
+    def pytest_bdd_after_step(self, request: pytest.FixtureRequest, step: Any, **_: Any) -> None:
+        self._finish_step("pass", "")
+
+    def pytest_bdd_step_error(self, request: pytest.FixtureRequest, step: Any, exception: Exception,
+                              **_: Any) -> None:
+        verdict: Verdict = "fail" if isinstance(exception, AssertionError) else "error"
+        self._finish_step(verdict, _message(exception))
+
+    def _finish_step(self, verdict: Verdict, message: str) -> None:
+        if self._current is None:
+            return
+        _, result, began = self._current
+        result.verdict, result.message = verdict, message
+        result.duration_s = round(time.perf_counter() - began, 4)
+        self._current = None
+
+    def _on_exchange(self, exchange: Exchange) -> None:
+        if self._current is not None:
+            self._current[1].exchanges.append(exchange.id)
+
+    # -- verdicts -----------------------------------------------------------------------------
+    @pytest.hookimpl(wrapper=True)
+    def pytest_runtest_makereport(self, item: pytest.Item, call: pytest.CallInfo) -> Any:
+        report = yield
+        meta = self.meta.get(item.nodeid)
+        verdict = _verdict(report, call) if meta is not None else None
+        if meta is None or verdict is None:
+            return report
+        reason = _reason(report, call)
+        if verdict == "skip":
+            self._finish_step("skip", reason)
+        recorded = self._by_node.get(item.nodeid)
+        if recorded is None:
+            self._record(item, meta, verdict, reason, report.duration)
+        elif verdict == "error" and recorded.verdict in ("pass", "skip"):
+            # Trouble while cleaning up after a verdict: an error, never a silent pass.
+            recorded.verdict, recorded.reason = "error", f"during cleanup: {reason}"
+        return report
+
+    def _record(self, item: pytest.Item, meta: ScenarioMeta, verdict: Verdict, reason: str,
+                duration: float) -> None:
+        result = ScenarioResult(
+            id=meta.id, feature=meta.feature, feature_file=meta.feature_file, name=meta.name,
+            role=meta.role, profile=meta.profile, requirements=meta.requirements, verdict=verdict,
+            reason=reason if verdict != "pass" else "", tags=meta.tags,
+            started=datetime.now(UTC).isoformat(timespec="seconds"),
+            duration_s=round(duration, 4), steps=self._steps.pop(item.nodeid, []),
+            choices=self.ctx.choices.get(base_id(meta.id), []), required=self.ctx.required(meta.requirements),
+        )
+        self._by_node[item.nodeid] = result
+        self.results.append(result)
+        if self.ctx.progress is not None:
+            self.ctx.progress(result, len(self.results), self._total)
+
+
+def _verdict(report: pytest.TestReport, call: pytest.CallInfo) -> Verdict | None:
+    """The scenario's verdict from one phase's report; None while nothing is decided yet."""
+    if report.when == "call":
+        if report.passed:
+            return "pass"
+        if report.skipped:
+            return "skip"
+        return "fail" if call.excinfo is not None and call.excinfo.errisinstance(AssertionError) else "error"
+    if report.skipped:
+        return "skip"
+    if report.failed:
+        return "error"
+    return None
+
+
+def _reason(report: pytest.TestReport, call: pytest.CallInfo) -> str:
+    if report.skipped and isinstance(report.longrepr, tuple):
+        return str(report.longrepr[2]).removeprefix("Skipped: ")
+    if call.excinfo is not None:
+        return _message(call.excinfo.value)
+    return ""
+
+
+def _message(exc: BaseException) -> str:
+    text = str(exc).strip() or type(exc).__name__
+    if not isinstance(exc, AssertionError):
+        text = f"{type(exc).__name__}: {text}"
+    return text.splitlines()[0] if len(text) > 2000 else text

@@ -1,0 +1,207 @@
+"""One conformance run: targets up, scenarios through pytest-bdd, verdicts rolled up, files out.
+
+The runner owns every resource of a run (the per-run PKI in a private temporary folder, the
+bundled mocks) and always writes its results, even when the run is interrupted, so that no
+verdict is ever lost.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import subprocess
+import tempfile
+from collections.abc import Callable
+from contextlib import ExitStack
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from importlib.resources import files
+from pathlib import Path
+
+import pytest
+
+from . import __version__, pki, spec
+from .catalogue import Catalogue, load_catalogue
+from .config import RunConfig
+from .errors import EXIT_FAIL, EXIT_HARNESS, EXIT_OK, ConfigError, HarnessError
+from .features_index import index_features
+from .plugin import ConformancePlugin, RunContext
+from .results import RequirementResult, RunResult, ScenarioResult, overall_verdict, roll_up
+from .roles import WfmTarget, remote_wfm, start_bundled_wfm
+from .selection import Selection
+
+#: Step-definition modules, loaded as pytest plugins so every feature sees every step.
+STEP_MODULES = (
+    "margo_conformance.steps.common",
+    "margo_conformance.steps.wfm_steps",
+)
+
+
+@dataclass
+class RunRequest:
+    config: RunConfig
+    selection: Selection = field(default_factory=Selection)
+    output: Path | None = None
+    faults: dict[str, frozenset[str]] = field(default_factory=dict)
+    progress: Callable[[ScenarioResult, int, int], None] | None = None
+
+
+@dataclass
+class RunOutcome:
+    result: RunResult
+    output: Path
+    files: dict[str, Path]
+    exit_code: int
+
+
+def features_root() -> Path:
+    return Path(str(files("margo_conformance.features")))
+
+
+def new_output_dir(output: Path | None) -> Path:
+    """A fresh folder for this run's files; an existing non-empty folder is refused."""
+    if output is None:
+        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+        output = Path("reports") / f"run-{stamp}"
+        n = 1
+        while output.exists():
+            n += 1
+            output = Path("reports") / f"run-{stamp}-{n}"
+    if output.exists() and (not output.is_dir() or any(output.iterdir())):
+        raise ConfigError(f"--output {output}: exists and is not an empty folder")
+    try:
+        output.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ConfigError(f"--output {output}: cannot create folder ({exc.strerror})") from None
+    return output
+
+
+def execute(request: RunRequest) -> RunOutcome:
+    """Run the selected scenarios and write results.json, junit.xml and report.html."""
+    catalogue = load_catalogue()
+    output = new_output_dir(request.output)
+    started = _now()
+    with ExitStack() as stack:
+        workdir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="margo-run-")))
+        wfm = _wfm_target(request, workdir, stack)
+        plugin = ConformancePlugin(_context(request, catalogue, wfm))
+        code = _pytest(plugin)
+    if plugin.collection_errors:
+        raise HarnessError("the scenarios could not be collected: " + "; ".join(plugin.collection_errors))
+    if code in (pytest.ExitCode.INTERNAL_ERROR, pytest.ExitCode.USAGE_ERROR):
+        raise HarnessError(f"pytest could not run the suite (exit {code})")
+    result = _result(request, catalogue, plugin.results, {"wfm": wfm.describe()}, started, interrupted=code == 2)
+    from .reports import write_all
+
+    written = write_all(result, output)
+    return RunOutcome(result=result, output=output, files=written, exit_code=result.exit_code)
+
+
+def _wfm_target(request: RunRequest, workdir: Path, stack: ExitStack) -> WfmTarget:
+    if request.config.wfm is not None:
+        return remote_wfm(request.config.wfm, request.config)
+    run_pki = pki.generate(workdir / "pki")
+    target, _ = start_bundled_wfm(run_pki, request.faults.get("wfm", frozenset()), stack, request.config.timeout_s)
+    return target
+
+
+def _context(request: RunRequest, catalogue: Catalogue, wfm: WfmTarget) -> RunContext:
+    levels = {r.id: r.level for r in catalogue.requirements}
+    choices = {s.id: list(s.choices) for s in index_features(features_root()) if s.choices}
+    return RunContext(
+        features_root=features_root(),
+        selection=request.selection,
+        declared_features=frozenset(request.config.features) | wfm.features,
+        certification=request.config.certification,
+        wfm=wfm,
+        choices=choices,
+        required=lambda reqs: not reqs or any(levels.get(r, "MUST") == "MUST" for r in reqs),
+        progress=request.progress,
+    )
+
+
+def _pytest(plugin: ConformancePlugin) -> int:
+    """Run pytest-bdd in-process on the packaged suite, isolated from the caller's pytest setup."""
+    suite = Path(str(files("margo_conformance.steps"))) / "suite.py"
+    args = [
+        str(suite), "-p", "no:cacheprovider", "-p", "no:terminal", "-p", "pytest_bdd.plugin",
+        "-c", os.devnull, "--rootdir", str(suite.parent), "-W", "ignore::pytest.PytestAssertRewriteWarning",
+    ]
+    for module in STEP_MODULES:
+        args += ["-p", module]
+    with _env(PYTEST_DISABLE_PLUGIN_AUTOLOAD="1"):
+        return int(pytest.main(args, plugins=[plugin]))
+
+
+@contextlib.contextmanager
+def _env(**values: str):
+    old = {k: os.environ.get(k) for k in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for key, value in old.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+def _result(
+    request: RunRequest, catalogue: Catalogue, scenarios: list[ScenarioResult],
+    targets: dict[str, dict[str, str]], started: str, *, interrupted: bool,
+) -> RunResult:
+    requirements = _requirement_results(catalogue, scenarios)
+    selection = {
+        **request.selection.describe(),
+        "declared_features": sorted(request.config.features),
+        "certification": request.config.certification,
+        "interrupted": interrupted,
+        "config": request.config.raw_redacted,
+        "config_source": request.config.source,
+    }
+    result = RunResult(
+        suite={"name": "margo-conformance", "version": __version__, "commit": _suite_commit()},
+        spec={"name": spec.SPEC_NAME, "version": spec.SPEC_VERSION, "repository": spec.SPEC_REPOSITORY,
+              "branch": spec.SPEC_BRANCH, "commit": spec.SPEC_COMMIT},
+        targets=targets, selection=selection, started=started, ended=_now(),
+        scenarios=scenarios, requirements=requirements,
+    )
+    result.exit_code = {"pass": EXIT_OK, "fail": EXIT_FAIL}.get(overall_verdict(scenarios), EXIT_HARNESS)
+    return result
+
+
+def _requirement_results(catalogue: Catalogue, scenarios: list[ScenarioResult]) -> list[RequirementResult]:
+    by_req: dict[str, list[ScenarioResult]] = {}
+    for scenario in scenarios:
+        for req in scenario.requirements:
+            by_req.setdefault(req, []).append(scenario)
+    out = []
+    for req in catalogue.requirements:
+        judged = by_req.get(req.id, [])
+        out.append(RequirementResult(
+            id=req.id, level=req.level, roles=list(req.roles), area=req.area, profile=req.profile,
+            text=req.text, source=req.source, verdict=roll_up([s.verdict for s in judged]),
+            scenarios=[s.id for s in judged], reason=_not_tested_reason(req) if not judged else "",
+        ))
+    return out
+
+
+def _not_tested_reason(req: object) -> str:
+    if getattr(req, "testing", "") == "not-wire":
+        return f"not testable on the wire: {getattr(req, 'why', '')}"
+    return "no scenario in this run judges it"
+
+
+def _suite_commit() -> str:
+    here = Path(__file__).resolve().parent
+    try:
+        done = subprocess.run(["git", "-C", str(here), "rev-parse", "HEAD"], capture_output=True, text=True,
+                              timeout=5, check=False)
+    except (OSError, subprocess.TimeoutExpired):
+        return "unknown"
+    return done.stdout.strip() if done.returncode == 0 else "unknown"
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")

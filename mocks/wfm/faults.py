@@ -1,0 +1,78 @@
+"""Named faults of the mock WFM.
+
+Each fault makes the mock break exactly one rule (named by its requirement ID) and otherwise behave
+correctly, so the fault table can prove that some scenario notices that one rule being broken. The
+code that honours a fault sits at the point of the behaviour it changes (grep for the fault name).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+#: fault name -> one line: what the mock does wrong and which rule (requirement ID) that breaks.
+FAULTS: dict[str, str] = {
+    # identity and TLS
+    "accept-any-client": "serves any client SVID of the right shape, ignoring the accepted-client policy (IDN-008)",
+    "ignore-wfm-id": "accepts client SVIDs naming another wfm-id, matching on the client-id segment only (IDN-006)",
+    "anonymous-allowed": "client certificate optional; a request without one is served as the first accepted "
+    "client (SEC-005)",
+    "accept-expired": "accepts expired client certificates (OpenSSL X509_V_FLAG_NO_CHECK_TIME) (TLS-003)",
+    "trust-foreign-ca": "also trusts the PKI's foreign CA root, so a foreign-CA client SVID is served (IDN-011)",
+    "no-spiffe-required": "a chain-valid certificate without a SPIFFE URI SAN is served as the first accepted "
+    "client (IDN-012, SEC-005)",
+    "wrong-wfm-identity": "presents the PKI's negative wfm-wrong-id SVID instead of the WFM SVID (IDN-005)",
+    "tls12-only": "caps TLS at 1.2, so TLS 1.3 is never negotiated (TLS-002)",
+    # desired-state manifest
+    "weak-etag": 'manifest ETag is a weak validator W/"..." (DS-007)',
+    "etag-not-digest": "manifest ETag is a quoted counter, not the digest of the body (DS-007)",
+    "no-304": "ignores If-None-Match on the manifest and always answers 200 (DS-010)",
+    "ignore-accept": "never answers 406, whatever the Accept header lists (DS-003)",
+    "wrong-content-type": "serves the manifest as application/json (DS-006)",
+    "cache-public": 'manifest Cache-Control is "public, max-age=3600" (DS-009)',
+    "manifest-version-static": "manifestVersion stays 1 even when the desired state changes (DS-012)",
+    "manifest-version-zero": "the first manifest has manifestVersion 0 (DS-011)",
+    "bundle-omitted-when-empty": "omits the bundle key when there are no deployments (DS-013)",
+    "empty-bundle-archive": "advertises a bundle and serves an empty archive when there are no deployments "
+    "(DS-014)",
+    "bundle-digest-mismatch": "advertised bundle digest is not the digest of the archive served at its URL "
+    "(DS-018)",
+    "bundle-extra-file": "the bundle archive holds an extra README.txt (DS-016)",
+    "bundle-wrong-media-type": "bundle mediaType and Content-Type are application/gzip (DS-015)",
+    "deployment-digest-mismatch": "deployment YAML served for a digest has one extra trailing newline (DS-021)",
+    "uppercase-digest": "digests use uppercase hex everywhere, URLs included (DS-037)",
+    "deployment-id-mismatch": "manifest deploymentId differs from the YAML's top-level id (DS-019)",
+    "bad-urls": "deployments[].url and bundle.url use other path shapes (/api/v1/deployment-files/..., "
+    "/api/v1/bundle-files/...), served there (DS-017, DS-020)",
+    "yaml-wrong-headers": "deployment YAML served as text/plain without the immutable Cache-Control (DS-031)",
+    "unknown-digest-served": "any digest for a known deployment returns its current YAML instead of 404 (DS-033)",
+    # scoping
+    "cross-client-leak": "deployment YAML and bundle lookups ignore the caller, so one client reads another's "
+    "content by digest (SEC-007)",
+    "shared-device-ids": "deviceIds are global: another client's PUT of a known id updates the first client's "
+    "record and answers 200 (SEC-008)",
+    # capabilities
+    "caps-no-validation": "accepts any capabilities body with 201/200 (CAP-005)",
+    "caps-create-200": "answers 200 instead of 201 when a device is created (CAP-003)",
+    "delete-200": "DELETE of a device answers 200 with a JSON body instead of 204 (CAP-003)",
+    "orphan-child-accepted": "accepts a child device whose gateway was never reported, with 201 (GW-002)",
+    # status
+    "status-no-validation": "accepts invalid deployment status bodies (STS-002)",
+    "status-unknown-accepted": "accepts status for deployments the client never had, with 201 (SEC-007)",
+    # problem details
+    "problem-plain-json": "errors are served as application/json (ERR-001)",
+    "problem-missing-title": "problem bodies have no title member (ERR-010)",
+    "problem-wrong-type": "Margo-defined conditions are answered with type about:blank (ERR-003)",
+    "problem-status-mismatch": "the problem body's status differs from the HTTP status (ERR-008)",
+    "no-field-errors": "422 responses carry no errors[] (ERR-009)",
+}
+
+
+def check_faults(names: Iterable[str]) -> frozenset[str]:
+    """Return the fault names as a frozenset; an unknown name is a configuration error, not a no-op."""
+    chosen = frozenset(names)
+    unknown = sorted(chosen - FAULTS.keys())
+    if unknown:
+        raise ValueError(
+            f"unknown mock WFM fault(s): {', '.join(unknown)}; valid names: {', '.join(sorted(FAULTS))}"
+        )
+    return chosen

@@ -1,0 +1,129 @@
+"""Who is calling: the caller's SPIFFE ID from the peer certificate, checked against the WFM's policy.
+
+The TLS layer has already proved the chain (CERT_REQUIRED against the trust bundle). What remains
+is MIAF recognition (IDN-006, IDN-008, IDN-012): the leaf must be an X.509-SVID with exactly one
+URI SAN of the exact client form `spiffe://<td>/margo/wfm/<wfm-id>/client/<client-id>`, using the
+WFM's own trust domain and wfm-id, and that ID must be on the accepted-client policy. Anything else
+is a policy denial (403 not-authorized). This is the mock's own parser; checks have theirs.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from cryptography import x509
+
+_TRUST_DOMAIN = r"[a-z0-9._-]+"
+_SEGMENT = r"[A-Za-z0-9._-]+"
+_WFM_RE = re.compile(rf"^spiffe://({_TRUST_DOMAIN})/margo/wfm/({_SEGMENT})$")
+_CLIENT_RE = re.compile(rf"^spiffe://({_TRUST_DOMAIN})/margo/wfm/({_SEGMENT})/client/({_SEGMENT})$")
+
+
+def _valid_segments(*segments: str) -> bool:
+    # IDN-003: segments are never "." or "..".
+    return all(s not in (".", "..") for s in segments)
+
+
+def parse_wfm_id(spiffe_id: str) -> tuple[str, str]:
+    """(trust domain, wfm-id) of a WFM SPIFFE ID; ValueError if it is not of the WFM form."""
+    match = _WFM_RE.match(spiffe_id or "")
+    if not match or not _valid_segments(match.group(2)):
+        raise ValueError(f"not a WFM SPIFFE ID (spiffe://<td>/margo/wfm/<wfm-id>): {spiffe_id!r}")
+    return match.group(1), match.group(2)
+
+
+def parse_client_id(spiffe_id: str) -> tuple[str, str, str] | None:
+    """(trust domain, wfm-id, client-id) of a WFM Client SPIFFE ID, or None if not of that form."""
+    match = _CLIENT_RE.match(spiffe_id)
+    if not match or not _valid_segments(match.group(2), match.group(3)):
+        return None
+    return match.group(1), match.group(2), match.group(3)
+
+
+@dataclass(frozen=True)
+class Decision:
+    """Outcome of recognising a caller: the SPIFFE ID whose resources it may touch, or why not."""
+
+    caller: str | None
+    reason: str = ""
+
+
+def _deny(reason: str) -> Decision:
+    return Decision(None, reason)
+
+
+def _uri_sans(cert: x509.Certificate) -> list[str]:
+    try:
+        san = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+    except x509.ExtensionNotFound:
+        return []
+    return list(san.get_values_for_type(x509.UniformResourceIdentifier))
+
+
+def _is_leaf(cert: x509.Certificate) -> bool:
+    """IDN-012: an SVID leaf is not a CA and cannot sign certificates or CRLs."""
+    try:
+        if cert.extensions.get_extension_for_class(x509.BasicConstraints).value.ca:
+            return False
+    except x509.ExtensionNotFound:
+        pass
+    try:
+        usage = cert.extensions.get_extension_for_class(x509.KeyUsage).value
+    except x509.ExtensionNotFound:
+        return True
+    return not (usage.key_cert_sign or usage.crl_sign)
+
+
+class Authorizer:
+    """Maps a verified peer certificate to the caller's SPIFFE ID, per request (TLS-004)."""
+
+    def __init__(self, wfm_spiffe_id: str, accepted: frozenset[str], faults: frozenset[str]) -> None:
+        self.trust_domain, self.wfm_id = parse_wfm_id(wfm_spiffe_id)
+        self.accepted = accepted
+        self.faults = faults
+        # "First" accepted client, for faults that serve unauthenticated callers as somebody.
+        self.first_client = min(accepted) if accepted else None
+
+    def decide(self, peer_der: bytes | None) -> Decision:
+        if peer_der is None:
+            if "anonymous-allowed" in self.faults and self.first_client:
+                return Decision(self.first_client)
+            return _deny("no client certificate was presented")
+        try:
+            cert = x509.load_der_x509_certificate(peer_der)
+        except ValueError:
+            return _deny("the client certificate could not be parsed")
+        if not _is_leaf(cert):
+            return _deny("the client certificate is a CA certificate, not an X.509-SVID leaf")
+        uris = _uri_sans(cert)
+        if not any(u.startswith("spiffe://") for u in uris):
+            if "no-spiffe-required" in self.faults and self.first_client:
+                return Decision(self.first_client)
+            return _deny("the client certificate carries no SPIFFE ID (URI SAN)")
+        if len(uris) != 1:
+            return _deny("an X.509-SVID carries exactly one URI SAN")
+        return self._recognise(uris[0])
+
+    def _recognise(self, spiffe_id: str) -> Decision:
+        parts = parse_client_id(spiffe_id)
+        if parts is None:
+            return _deny(f"{spiffe_id} is not of the form spiffe://<td>/margo/wfm/<wfm-id>/client/<client-id>")
+        trust_domain, wfm_id, client_id = parts
+        if trust_domain != self.trust_domain:
+            return _deny(f"{spiffe_id} is outside this WFM's trust domain {self.trust_domain}")
+        if wfm_id != self.wfm_id:
+            if "ignore-wfm-id" in self.faults:
+                return self._match_client_segment(client_id, spiffe_id)
+            return _deny(f"{spiffe_id} names wfm-id {wfm_id}, this WFM is {self.wfm_id}")
+        if spiffe_id not in self.accepted and "accept-any-client" not in self.faults:
+            return _deny(f"{spiffe_id} is not on this WFM's accepted-client policy")
+        return Decision(spiffe_id)
+
+    def _match_client_segment(self, client_id: str, spiffe_id: str) -> Decision:
+        """Fault ignore-wfm-id: match the policy on the client-id segment alone."""
+        for accepted in sorted(self.accepted):
+            parts = parse_client_id(accepted)
+            if parts and parts[2] == client_id:
+                return Decision(accepted)
+        return _deny(f"{spiffe_id} is not on this WFM's accepted-client policy")
