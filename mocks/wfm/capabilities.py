@@ -59,6 +59,8 @@ def put_capabilities(call: Call) -> Response:
         devices = call.state.client(call.state.device_owner(call.caller, device_id)).devices
         created = device_id not in devices
         devices[device_id] = document
+    if "caps-update-201" in call.faults:
+        return Response(201)
     return Response(201 if created and "caps-create-200" not in call.faults else 200)
 
 

@@ -94,6 +94,7 @@ def get_bundle(call: Call) -> Response:
         return call.problem(404, "invalid-bundle", f"no bundle with digest {digest}")
     media_type = "application/gzip" if "bundle-wrong-media-type" in call.faults else BUNDLE_MEDIA_TYPE
     headers = [("ETag", f'"{digest}"'), ("Cache-Control", IMMUTABLE), ("Vary", "Accept-Encoding")]
-    if etag_matches(call.request.header("If-None-Match"), headers[0][1]):
+    revalidates = "bundle-no-304" not in call.faults
+    if revalidates and etag_matches(call.request.header("If-None-Match"), headers[0][1]):
         return Response(304, headers)
     return Response(200, [("Content-Type", media_type), *headers], data)

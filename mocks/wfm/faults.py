@@ -46,6 +46,7 @@ FAULTS: dict[str, str] = {
     "yaml-wrong-headers": "deployment YAML served as text/plain without the immutable Cache-Control (DS-031)",
     "unknown-digest-served": "any digest for a known deployment returns its current YAML instead of 404 (DS-033)",
     # scoping
+    "bundle-no-304": "ignores If-None-Match on bundles and always answers 200 (DS-036, revalidation)",
     "cross-client-leak": "deployment YAML and bundle lookups ignore the caller, so one client reads another's "
     "content by digest (SEC-007)",
     "shared-device-ids": "deviceIds are global: another client's PUT of a known id updates the first client's "
@@ -53,10 +54,12 @@ FAULTS: dict[str, str] = {
     # capabilities
     "caps-no-validation": "accepts any capabilities body with 201/200 (CAP-005)",
     "caps-create-200": "answers 200 instead of 201 when a device is created (CAP-003)",
+    "caps-update-201": "answers 201 to every report, updates included (CAP-003)",
     "delete-200": "DELETE of a device answers 200 with a JSON body instead of 204 (CAP-003)",
     "orphan-child-accepted": "accepts a child device whose gateway was never reported, with 201 (GW-002)",
     # status
     "status-no-validation": "accepts invalid deployment status bodies (STS-002)",
+    "status-always-200": "answers 200 to the first status report of a deployment instead of 201 (STS-013)",
     "status-unknown-accepted": "accepts status for deployments the client never had, with 201 (SEC-007)",
     # problem details
     "problem-plain-json": "errors are served as application/json (ERR-001)",
