@@ -20,7 +20,6 @@ from pytest_bdd.scenario import scenario_wrapper_template_registry
 
 from .features_index import slugify
 from .results import ScenarioResult, StepResult, Verdict
-from .roles import WfmTarget
 from .selection import Selection
 from .transport import Exchange
 
@@ -49,7 +48,8 @@ class RunContext:
     selection: Selection
     declared_features: frozenset[str] = frozenset()
     certification: bool = False
-    wfm: WfmTarget | None = None
+    #: role -> target (see targets.py); steps reach theirs through a fixture.
+    targets: dict[str, Any] = field(default_factory=dict)
     choices: dict[str, list[str]] = field(default_factory=dict)
     required: Callable[[list[str]], bool] = lambda reqs: True
     progress: Callable[[ScenarioResult, int, int], None] | None = None
@@ -107,8 +107,8 @@ class ConformancePlugin:
         self._steps: dict[str, list[StepResult]] = {}
         self._current: tuple[str, StepResult, float] | None = None
         self._total = 0
-        if ctx.wfm is not None:
-            ctx.wfm.log.listeners.append(self._on_exchange)
+        for target in ctx.targets.values():
+            target.log.listeners.append(self._on_exchange)
 
     @pytest.fixture(scope="session")
     def margo_run(self) -> RunContext:

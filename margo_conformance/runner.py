@@ -20,15 +20,15 @@ from pathlib import Path
 
 import pytest
 
-from . import __version__, pki, spec
+from . import __version__, spec
 from .catalogue import Catalogue, load_catalogue
 from .config import RunConfig
 from .errors import EXIT_FAIL, EXIT_HARNESS, EXIT_OK, ConfigError, HarnessError
-from .features_index import index_features
+from .features_index import IndexedScenario, index_features
 from .plugin import ConformancePlugin, RunContext
 from .results import RequirementResult, RunResult, ScenarioResult, overall_verdict, roll_up
-from .roles import WfmTarget, remote_wfm, start_bundled_wfm
 from .selection import Selection
+from .targets import PROVIDERS, Target, TargetEnv
 
 #: Step-definition modules, loaded as pytest plugins so every feature sees every step.
 STEP_MODULES = (
@@ -81,40 +81,55 @@ def execute(request: RunRequest) -> RunOutcome:
     catalogue = load_catalogue()
     output = new_output_dir(request.output)
     started = _now()
+    index = index_features(features_root())
     with ExitStack() as stack:
         workdir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="margo-run-")))
-        wfm = _wfm_target(request, workdir, stack)
-        plugin = ConformancePlugin(_context(request, catalogue, wfm))
+        targets = _start_targets(request, _selected_roles(request.selection, index), workdir, stack)
+        plugin = ConformancePlugin(_context(request, catalogue, index, targets))
         code = _pytest(plugin)
     if plugin.collection_errors:
         raise HarnessError("the scenarios could not be collected: " + "; ".join(plugin.collection_errors))
     if code in (pytest.ExitCode.INTERNAL_ERROR, pytest.ExitCode.USAGE_ERROR):
         raise HarnessError(f"pytest could not run the suite (exit {code})")
-    result = _result(request, catalogue, plugin.results, {"wfm": wfm.describe()}, started, interrupted=code == 2)
+    described = {role: target.describe() for role, target in targets.items()}
+    result = _result(request, catalogue, plugin.results, described, started, interrupted=code == 2)
     from .reports import write_all
 
     written = write_all(result, output)
     return RunOutcome(result=result, output=output, files=written, exit_code=result.exit_code)
 
 
-def _wfm_target(request: RunRequest, workdir: Path, stack: ExitStack) -> WfmTarget:
-    if request.config.wfm is not None:
-        return remote_wfm(request.config.wfm, request.config)
-    run_pki = pki.generate(workdir / "pki")
-    target, _ = start_bundled_wfm(run_pki, request.faults.get("wfm", frozenset()), stack, request.config.timeout_s)
-    return target
+def _selected_roles(selection: Selection, index: list[IndexedScenario]) -> list[str]:
+    """Roles with at least one selected scenario: only those are started."""
+    return sorted({s.role for s in index if selection.matches(s.role, s.profile, list(s.tags))})
 
 
-def _context(request: RunRequest, catalogue: Catalogue, wfm: WfmTarget) -> RunContext:
+def _start_targets(request: RunRequest, roles: list[str], workdir: Path, stack: ExitStack) -> dict[str, Target]:
+    if not roles:
+        raise ConfigError("the selection matches no scenario")
+    targets = {}
+    for role in roles:
+        provider = PROVIDERS.get(role)
+        if provider is None:
+            raise HarnessError(f"scenarios judge role {role!r}, but the harness has no target for it")
+        env = TargetEnv(config=request.config, faults=request.faults.get(role, frozenset()), workdir=workdir / role,
+                        stack=stack)
+        env.workdir.mkdir(parents=True, exist_ok=True)
+        targets[role] = provider(env)
+    return targets
+
+
+def _context(request: RunRequest, catalogue: Catalogue, index: list[IndexedScenario],
+             targets: dict[str, Target]) -> RunContext:
     levels = {r.id: r.level for r in catalogue.requirements}
-    choices = {s.id: list(s.choices) for s in index_features(features_root()) if s.choices}
+    declared = frozenset(request.config.features).union(*(t.features for t in targets.values()))
     return RunContext(
         features_root=features_root(),
         selection=request.selection,
-        declared_features=frozenset(request.config.features) | wfm.features,
+        declared_features=declared,
         certification=request.config.certification,
-        wfm=wfm,
-        choices=choices,
+        targets=targets,
+        choices={s.id: list(s.choices) for s in index if s.choices},
         required=lambda reqs: not reqs or any(levels.get(r, "MUST") == "MUST" for r in reqs),
         progress=request.progress,
     )

@@ -73,9 +73,10 @@ class World:
 
 @pytest.fixture(scope="session")
 def wfm(margo_run: Any) -> WfmTarget:
-    if margo_run.wfm is None:
-        pytest.skip("no WFM target in this run")
-    return margo_run.wfm
+    target = margo_run.targets.get("wfm")
+    if target is None:
+        raise HarnessError("no WFM target was started for this run")
+    return target
 
 
 @pytest.fixture

@@ -591,6 +591,22 @@ def _wrong_server_identity(env: Env) -> bool:
     return san.get_values_for_type(x509.UniformResourceIdentifier) != [env.pki.wfm.spiffe_id]
 
 
+def _broken_caps_update(env: Env) -> bool:
+    _put_device(env, "d", capabilities("d"))
+    return _put_device(env, "d", capabilities("d")) != 200
+
+
+def _broken_status_created(env: Env) -> bool:
+    env.wfm.assign(env.alpha_id, deployment_yaml())
+    return _post_status(env, DEP_A, status_report(DEP_A)) != 201
+
+
+def _broken_bundle_304(env: Env) -> bool:
+    url = _assigned_manifest(env)["bundle"]["url"]
+    etag = env.client().get(url).headers["etag"]
+    return env.client().get(url, headers={"If-None-Match": etag}).status_code != 304
+
+
 PROBES: dict[str, Callable[[Env], bool]] = {
     "accept-any-client": lambda env: _served(env, "not-accepted"),
     "ignore-wfm-id": lambda env: _served(env, "wrong-wfm-id"),
@@ -624,6 +640,9 @@ PROBES: dict[str, Callable[[Env], bool]] = {
     "caps-no-validation": lambda env: _put_device(env, "d", {"x": 1}) < 300,
     "caps-create-200": lambda env: _put_device(env, "d", capabilities("d")) != 201,
     "delete-200": _broken_delete,
+    "caps-update-201": _broken_caps_update,
+    "status-always-200": _broken_status_created,
+    "bundle-no-304": _broken_bundle_304,
     "orphan-child-accepted": lambda env: _put_device(env, "g/c", capabilities("g/c")) != 404,
     "status-no-validation": _broken_status_validation,
     "status-unknown-accepted": lambda env: _post_status(env, DEP_B, status_report(DEP_B)) != 404,
