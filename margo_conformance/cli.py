@@ -55,8 +55,8 @@ def _run_parser(sub: argparse._SubParsersAction) -> None:
 def _mock_parser(sub: argparse._SubParsersAction) -> None:
     mock = sub.add_parser("mock", help="serve a bundled mock as a standalone process")
     roles = mock.add_subparsers(dest="mock_role", metavar="ROLE", required=True)
-    wfm = roles.add_parser("wfm", help="the bundled mock WFM (see 'mock wfm --help')", add_help=False)
-    wfm.add_argument("args", nargs=argparse.REMAINDER)
+    for role in STANDALONE_MOCKS:
+        roles.add_parser(role, help=f"the bundled mock {role} (see 'mock {role} --help')", add_help=False)
     op = roles.add_parser("operator", help="operate a running mock WFM: assign or remove deployments")
     op.add_argument("--url", required=True, help="the mock's operator URL (from its ready line)")
     op.add_argument("--token-file", type=Path, required=True, help="file holding the operator token")
@@ -83,7 +83,14 @@ def _requirements_parser(sub: argparse._SubParsersAction) -> None:
     r.add_argument("--json", action="store_true", help="machine-readable output")
 
 
+#: Bundled mocks with their own command line: `mock <role> ...` hands the rest of argv to them.
+STANDALONE_MOCKS = {"wfm": "margo_conformance.mocks.wfm"}
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if len(argv) >= 2 and argv[0] == "mock" and argv[1] in STANDALONE_MOCKS:
+        return _standalone_mock(argv[1], argv[2:])
     args = _parser().parse_args(argv)
     try:
         return _dispatch(args)
@@ -121,6 +128,17 @@ def _faults(values: list[str]) -> dict[str, frozenset[str]]:
         if not sep or role not in spec.ROLES or not name:
             raise ConfigError(f"--fault {value!r}: expected ROLE:NAME with ROLE one of {', '.join(spec.ROLES)}")
         out.setdefault(role, set()).add(name)
+    from .fault_matrix import fault_names
+
+    for role, names in out.items():
+        try:
+            known = fault_names(role)
+        except ValueError:
+            raise ConfigError(f"--fault {role}:...: the bundled {role} mock has no named faults") from None
+        unknown = sorted(names - set(known))
+        if unknown:
+            raise ConfigError(f"--fault {role}:{unknown[0]}: unknown fault (see 'margo-conformance mock {role} "
+                              "--list-faults')")
     return {k: frozenset(v) for k, v in out.items()}
 
 
@@ -171,11 +189,13 @@ def _summary(outcome: object) -> None:
         print(f"{name}: {path}")
 
 
-def _cmd_mock(args: argparse.Namespace) -> int:
-    if args.mock_role == "wfm":
-        from .mocks.wfm import serve_main
+def _standalone_mock(role: str, argv: list[str]) -> int:
+    import importlib
 
-        return serve_main(args.args)
+    return importlib.import_module(STANDALONE_MOCKS[role]).serve_main(argv)
+
+
+def _cmd_mock(args: argparse.Namespace) -> int:
     from .operator_client import operate
 
     return operate(args)

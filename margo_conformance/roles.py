@@ -7,12 +7,15 @@ mock or a vendor's product stands behind it is decided here and nowhere else.
 
 from __future__ import annotations
 
+import socket
+import ssl
 from contextlib import AbstractContextManager, ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from .config import RemoteWfmConfig, RunConfig
-from .errors import ConfigError
+from .errors import ConfigError, HarnessError
 from .operator import CommandOperator, InProcessOperator, Operator, PromptOperator
 from .pki import NEGATIVE_CLIENTS, TestPki
 from .spiffe import leaf_of, spiffe_ids_of, wfm_id_for_client
@@ -104,7 +107,9 @@ def remote_wfm(cfg: RemoteWfmConfig, run: RunConfig) -> WfmTarget:
     """A vendor's WFM, from the configuration's [wfm] section."""
     identities: dict[str, ClientIdentity] = {}
     for name, ident in {**cfg.clients, **cfg.negative}.items():
-        ids = _cert_spiffe_ids(ident.cert, f"wfm.{'clients' if name in cfg.clients else 'negative'}.{name}")
+        where = f"{run.source}: 'wfm.{'clients' if name in cfg.clients else 'negative'}.{name}"
+        ids = _cert_spiffe_ids(ident.cert, where)
+        _check_key_pair(ident.cert, ident.key, where)
         identities[name] = ClientIdentity(
             name, ident.cert, ident.key, ids[0] if ids else None, NEGATIVE_CLIENTS.get(name, "")
         )
@@ -120,6 +125,8 @@ def remote_wfm(cfg: RemoteWfmConfig, run: RunConfig) -> WfmTarget:
         if cfg.operator.mode == "prompt"
         else CommandOperator(cfg.operator.assign, cfg.operator.remove, cfg.operator.timeout_s)
     )
+    _check_trust_bundle(cfg.trust_bundle, f"{run.source}: 'wfm.trust_bundle'")
+    _preflight(cfg.url, run.timeout_s)
     return WfmTarget(
         kind="remote",
         url=cfg.url,
@@ -136,4 +143,29 @@ def _cert_spiffe_ids(path: Path, where: str) -> list[str]:
     try:
         return spiffe_ids_of(leaf_of(path))
     except (ValueError, IndexError):
-        raise ConfigError(f"'{where}.cert' is not a PEM certificate chain: {path}") from None
+        raise ConfigError(f"{where}.cert' is not a PEM certificate chain: {path}") from None
+
+
+def _check_key_pair(cert: Path, key: Path, where: str) -> None:
+    """The key must load and match the certificate; the message never quotes key material."""
+    try:
+        ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT).load_cert_chain(str(cert), str(key))
+    except ssl.SSLError:
+        raise ConfigError(f"{where}.key' is not a PEM private key matching {where.split(': ', 1)[-1]}.cert'") from None
+
+
+def _check_trust_bundle(path: Path, where: str) -> None:
+    try:
+        ssl.create_default_context(cafile=str(path))
+    except ssl.SSLError:
+        raise ConfigError(f"{where}' holds no PEM CA certificate: {path}") from None
+
+
+def _preflight(url: str, timeout_s: float) -> None:
+    """Fail fast, as one line and exit 3, when nothing listens at the WFM's address."""
+    parsed = urlsplit(url)
+    try:
+        with socket.create_connection((parsed.hostname, parsed.port or 443), timeout=timeout_s):
+            pass
+    except OSError as exc:
+        raise HarnessError(f"cannot reach the WFM at {url}: {exc.strerror or exc}") from None

@@ -1,0 +1,98 @@
+"""Remote mode: the suite judges a separately started WFM by URL, as it would a vendor's product.
+
+The bundled mock runs as its own process (`margo-conformance mock wfm`) with its PKI on disk; the
+harness reaches it only through a configuration file, and assigns deployments through operator
+command templates (`margo-conformance mock operator ...`). The verdicts must equal the embedded
+run's, scenario by scenario.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from margo_conformance import pki
+
+CLI = [sys.executable, "-m", "margo_conformance.cli"]
+READY = re.compile(r"mock wfm ready url=(\S+) operator=(\S+) spiffe_id=(\S+)")
+
+
+@pytest.fixture(scope="module")
+def mock_process(tmp_path_factory):
+    root = tmp_path_factory.mktemp("remote")
+    material = pki.generate(root / "pki")
+    token = root / "operator-token"
+    process = subprocess.Popen(
+        [*CLI, "mock", "wfm", "--pki", str(material.root), "--operator-token-file", str(token)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    try:
+        line = process.stdout.readline()
+        match = READY.match(line)
+        assert match, f"mock wfm did not start: {line!r} {process.stderr.read() if process.poll() else ''}"
+        yield {"root": root, "pki": material, "url": match.group(1), "operator": match.group(2), "token": token}
+    finally:
+        process.terminate()
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            process.wait(timeout=10)
+        if process.poll() is None:
+            process.kill()
+
+
+def _config(env: dict, *, negative: bool = True) -> Path:
+    material: pki.TestPki = env["pki"]
+    operator = " ".join([*CLI, "mock", "operator", "--url", env["operator"], "--token-file", str(env["token"])])
+    lines = [
+        "[run]", 'features = ["gateways", "revalidation"]',
+        "[wfm]", f'url = "{env["url"]}"', f'trust_bundle = "{material.trust_bundle}"',
+    ]
+    for name, ident in material.clients.items():
+        lines += [f"[wfm.clients.{name}]", f'cert = "{ident.cert}"', f'key = "{ident.key}"']
+    for name in ("foreign-ca", "expired", "not-accepted", "no-spiffe-id", "wrong-wfm-id") if negative else ():
+        ident = material.negative[name]
+        lines += [f"[wfm.negative.{name}]", f'cert = "{ident.cert}"', f'key = "{ident.key}"']
+    lines += [
+        "[wfm.operator]", 'mode = "command"',
+        f"assign = '{operator} assign --client {{client_spiffe_id}} --file {{file}}'",
+        f"remove = '{operator} remove --client {{client_spiffe_id}} --deployment {{deployment_id}}'",
+        "timeout = 30",
+    ]
+    path = env["root"] / f"margo-{'full' if negative else 'minimal'}.toml"
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def _run(args: list[str]) -> subprocess.CompletedProcess:
+    return subprocess.run([*CLI, "run", "--quiet", "--role", "wfm", *args], capture_output=True, text=True,
+                          timeout=300, check=False)
+
+
+def _verdicts(folder: Path) -> dict[str, str]:
+    results = json.loads((folder / "results.json").read_text())
+    return {s["id"]: s["verdict"] for s in results["scenarios"]}
+
+
+def test_remote_run_gives_the_embedded_verdicts(mock_process, tmp_path):
+    remote = _run(["--config", str(_config(mock_process)), "--output", str(tmp_path / "remote")])
+    assert remote.returncode == 0, remote.stdout + remote.stderr
+    embedded = _run(["--output", str(tmp_path / "embedded")])
+    assert embedded.returncode == 0, embedded.stdout + embedded.stderr
+    assert _verdicts(tmp_path / "remote") == _verdicts(tmp_path / "embedded")
+    target = json.loads((tmp_path / "remote" / "results.json").read_text())["targets"]["wfm"]
+    assert target == {"kind": "remote", "url": mock_process["url"], "spiffe_id": mock_process["pki"].wfm.spiffe_id}
+
+
+def test_missing_negative_material_skips_with_the_reason(mock_process, tmp_path):
+    done = _run(["--config", str(_config(mock_process, negative=False)), "--output", str(tmp_path / "out")])
+    results = json.loads((tmp_path / "out" / "results.json").read_text())
+    skipped = {s["id"]: s["reason"] for s in results["scenarios"] if s["verdict"] == "skip"}
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert len(skipped) == 6
+    assert all("configure wfm.negative." in reason for reason in skipped.values())
+    assert "wfm/identity:a-caller-without-a-client-certificate-is-refused" not in skipped
