@@ -154,6 +154,9 @@ def _cmd_run(args: argparse.Namespace) -> int:
     selection = Selection(roles=frozenset(args.role), profiles=frozenset(args.profile),
                           requirements=frozenset(args.requirement), expression=args.tags)
     faults = _faults(args.fault)
+    if config.certification and (args.profile or args.requirement or args.tags or faults):
+        raise ConfigError(f"{config.source}: run.certification is true: a certification run judges every core "
+                          "scenario of the selected roles, so --profile, --requirement, --tags and --fault are refused")
     if faults and config.wfm is not None and "wfm" in faults:
         raise ConfigError("--fault wfm:...: faults apply to the bundled mock, but the configuration names a real WFM")
     request = RunRequest(config=config, selection=selection, output=args.output, faults=faults,

@@ -143,3 +143,11 @@ def test_a_focused_run_writes_the_three_files(capsys, tmp_path):
     results = json.loads((tmp_path / "r" / "results.json").read_text())
     assert results["scenarios"] and all("DS-007" in s["requirements"] for s in results["scenarios"])
     assert "PASS" in out
+
+
+def test_certification_refuses_partial_selection(capsys, tmp_path):
+    path = tmp_path / "cert.toml"
+    path.write_text("[run]\ncertification = true\n")
+    code, _, err = _run(capsys, "run", "--config", str(path), "--tags", "req:DS-007", "--output", str(tmp_path / "o"))
+    assert code == 2
+    _one_line_error(err, "certification", "--tags")
