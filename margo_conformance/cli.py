@@ -34,6 +34,10 @@ def _parser() -> argparse.ArgumentParser:
     _mock_parser(sub)
     _pki_parser(sub)
     _requirements_parser(sub)
+    _validate_parser(sub)
+    from .signing.commands import add_parsers as _evidence_parsers
+
+    _evidence_parsers(sub)
     return parser
 
 
@@ -50,6 +54,9 @@ def _run_parser(sub: argparse._SubParsersAction) -> None:
     run.add_argument("--fault", action="append", default=[], metavar="ROLE:NAME",
                      help="inject a named fault into a bundled mock, to prove scenarios can fail")
     run.add_argument("--quiet", action="store_true", help="no progress lines")
+    run.add_argument("--expected-failures", type=Path, metavar="FILE",
+                     help="known failures (scenario or requirement ids, each with a reason): exit 0 unless a new "
+                     "one appears; see docs/ci-gating.md")
 
 
 def _mock_parser(sub: argparse._SubParsersAction) -> None:
@@ -77,6 +84,13 @@ def _pki_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--client", action="append", default=[], help="client id (repeatable; default alpha, beta)")
 
 
+def _validate_parser(sub: argparse._SubParsersAction) -> None:
+    from .validate.command import configure
+
+    configure(sub.add_parser("validate", help="validate an application package or a Margo document "
+                             "(exit 0 valid, 1 invalid); see docs/validate.md"))
+
+
 def _requirements_parser(sub: argparse._SubParsersAction) -> None:
     r = sub.add_parser("requirements", help="list the requirement catalogue")
     r.add_argument("--coverage", action="store_true", help="per role, area and level: how many have scenarios")
@@ -84,7 +98,7 @@ def _requirements_parser(sub: argparse._SubParsersAction) -> None:
 
 
 #: Bundled mocks with their own command line: `mock <role> ...` hands the rest of argv to them.
-STANDALONE_MOCKS = {"wfm": "margo_conformance.mocks.wfm"}
+STANDALONE_MOCKS = {"wfm": "margo_conformance.mocks.wfm", "client": "margo_conformance.mocks.client"}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -118,6 +132,14 @@ def _dispatch(args: argparse.Namespace) -> int:
         return _cmd_mock(args)
     if args.command == "pki":
         return _cmd_pki(args)
+    if args.command == "validate":
+        from .validate.command import run as run_validate
+
+        return run_validate(args)
+    if args.command in ("keygen", "bundle", "verify"):
+        from .signing.commands import run_command
+
+        return run_command(args)
     return _cmd_requirements(args)
 
 
@@ -137,8 +159,9 @@ def _faults(values: list[str]) -> dict[str, frozenset[str]]:
             raise ConfigError(f"--fault {role}:...: the bundled {role} mock has no named faults") from None
         unknown = sorted(names - set(known))
         if unknown:
-            raise ConfigError(f"--fault {role}:{unknown[0]}: unknown fault (see 'margo-conformance mock {role} "
-                              "--list-faults')")
+            hint = (f"see 'margo-conformance mock {role} --list-faults'" if role in STANDALONE_MOCKS
+                    else f"known: {', '.join(sorted(known))}")
+            raise ConfigError(f"--fault {role}:{unknown[0]}: unknown fault ({hint})")
     return {k: frozenset(v) for k, v in out.items()}
 
 
@@ -159,8 +182,10 @@ def _cmd_run(args: argparse.Namespace) -> int:
                           "scenario of the selected roles, so --profile, --requirement, --tags and --fault are refused")
     if faults and config.wfm is not None and "wfm" in faults:
         raise ConfigError("--fault wfm:...: faults apply to the bundled mock, but the configuration names a real WFM")
+    if faults and config.client is not None and config.client.remote and "client" in faults:
+        raise ConfigError("--fault client:...: faults apply to the bundled mock client, but [client] runs a remote agent")
     request = RunRequest(config=config, selection=selection, output=args.output, faults=faults,
-                         progress=None if args.quiet else _progress)
+                         progress=None if args.quiet else _progress, expected_failures=args.expected_failures)
     outcome = execute(request)
     _summary(outcome)
     return outcome.exit_code
@@ -188,6 +213,10 @@ def _summary(outcome: object) -> None:
         f"{reqs['fail']} fail, {reqs['error']} error, {reqs['skip']} skip"
         f"\nverdict: {result.summary['verdict'].upper()} (exit {outcome.exit_code})"  # type: ignore[attr-defined]
     )
+    if result.gate:
+        from .gate import format_gate
+
+        print(format_gate(result.gate))
     for name, path in outcome.files.items():  # type: ignore[attr-defined]
         print(f"{name}: {path}")
 

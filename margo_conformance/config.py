@@ -18,8 +18,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .counterpart.settings import SCHEMA as CLIENT_SCHEMA
+from .counterpart.settings import ClientSettings, parse_client
 from .errors import ConfigError
-from .pki import NEGATIVE_CLIENTS
+from .oci.settings import SCHEMA as REGISTRY_SCHEMA
+from .oci.settings import RegistryConfig, parse_registry
+from .pki import NEGATIVE_CLIENTS, OPTIONAL_CLIENTS
 
 ENV_PREFIX = "MARGO_CONFORMANCE__"
 CLIENT_SLOTS = ("alpha", "beta")
@@ -33,6 +37,12 @@ _SCHEMA: dict[str, Any] = {
         "negative": dict,
         "operator": {"mode": str, "assign": str, "remove": str, "timeout": (int, float)},
     },
+    # Non-normative profile "secure package download": which secret provider plays the role.
+    "secret-provider": {"implementation": str, "binary": str},
+    # Package provider: bundled registry (default), real docker-registry, or a vendor's (oci/settings.py).
+    "registry": REGISTRY_SCHEMA,
+    # The WFM Client under test: bundled mock in-process, or a device agent (counterpart/settings.py).
+    "client": CLIENT_SCHEMA,
 }
 _IDENTITY_KEYS = {"cert": str, "key": str}
 OPERATOR_MODES = ("command", "prompt")
@@ -64,6 +74,14 @@ class RemoteWfmConfig:
 
 
 @dataclass(frozen=True)
+class SecretProviderConfig:
+    """[secret-provider]: "mock" (bundled, the default) or "openbao" (a bao server the harness starts)."""
+
+    implementation: str = "mock"
+    binary: str | None = None
+
+
+@dataclass(frozen=True)
 class RunConfig:
     source: str = "(defaults)"
     certification: bool = False
@@ -71,6 +89,9 @@ class RunConfig:
     timeout_s: float = 10.0
     seed: int | None = None
     wfm: RemoteWfmConfig | None = None
+    secret_provider: SecretProviderConfig | None = None
+    registry: RegistryConfig | None = None
+    client: ClientSettings | None = None
     raw_redacted: dict[str, Any] = field(default_factory=dict)
 
 
@@ -90,6 +111,9 @@ def load_config(path: Path | None, environ: dict[str, str] | None = None) -> Run
         timeout_s=float(run.get("timeout", 10.0)),
         seed=run.get("seed"),
         wfm=_remote_wfm(data.get("wfm"), base, source, environ),
+        secret_provider=_secret_provider(data.get("secret-provider"), base, source),
+        registry=parse_registry(data.get("registry"), base, source, environ),
+        client=parse_client(data.get("client"), base, source),
         raw_redacted=redact(data),
     )
 
@@ -111,6 +135,8 @@ def _apply_env(data: dict[str, Any], environ: dict[str, str]) -> None:
         if not name.startswith(ENV_PREFIX):
             continue
         keys = [k.lower() for k in name[len(ENV_PREFIX):].split("__")]
+        if keys[0].replace("_", "-") in _SCHEMA:  # SECRET_PROVIDER -> [secret-provider]
+            keys[0] = keys[0].replace("_", "-")
         if not all(keys):
             raise ConfigError(f"environment variable {name}: empty key segment")
         node = data
@@ -213,9 +239,10 @@ def _remote_wfm(
     for slot in CLIENT_SLOTS:
         if slot not in clients:
             raise ConfigError(f"{source}: 'wfm.clients.{slot}' is missing (two accepted clients are needed)")
-    unknown = set(clients) - set(CLIENT_SLOTS)
+    unknown = set(clients) - set(CLIENT_SLOTS) - set(OPTIONAL_CLIENTS)
     if unknown:
-        raise ConfigError(f"{source}: unknown key 'wfm.clients.{sorted(unknown)[0]}' (use alpha and beta)")
+        raise ConfigError(f"{source}: unknown key 'wfm.clients.{sorted(unknown)[0]}' "
+                          f"(use alpha and beta, optionally {', '.join(OPTIONAL_CLIENTS)})")
     negative = section.get("negative", {})
     bad = set(negative) - set(NEGATIVE_CLIENTS)
     if bad:
@@ -245,6 +272,26 @@ def _operator(section: dict[str, Any], source: str) -> OperatorConfig:
         remove=section.get("remove", ""),
         timeout_s=float(section.get("timeout", 120.0)),
     )
+
+
+SECRET_PROVIDER_IMPLEMENTATIONS = ("mock", "openbao")
+
+
+def _secret_provider(section: dict[str, Any] | None, base: Path, source: str) -> SecretProviderConfig | None:
+    if not section:
+        return None
+    implementation = section.get("implementation", "mock")
+    if implementation not in SECRET_PROVIDER_IMPLEMENTATIONS:
+        raise ConfigError(f"{source}: 'secret-provider.implementation' must be one of "
+                          f"{', '.join(SECRET_PROVIDER_IMPLEMENTATIONS)} (got {implementation!r})")
+    binary = section.get("binary")
+    if binary is not None:
+        path = Path(binary).expanduser()
+        path = path if path.is_absolute() else base / path
+        if not path.is_file() or not os.access(path, os.X_OK):
+            raise ConfigError(f"{source}: 'secret-provider.binary' is not an executable file: {path}")
+        binary = str(path)
+    return SecretProviderConfig(implementation=implementation, binary=binary)
 
 
 _SECRET_KEYS = {"key", "token", "password", "secret"}

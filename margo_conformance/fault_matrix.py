@@ -44,6 +44,18 @@ def fault_names(role: str) -> dict[str, str]:
         from .mocks.wfm import FAULTS
 
         return dict(FAULTS)
+    if role == "client":
+        from .mocks.client import FAULTS as CLIENT_FAULTS
+
+        return dict(CLIENT_FAULTS)
+    if role == "registry":
+        from .mocks.registry import FAULTS as REGISTRY_FAULTS
+
+        return dict(REGISTRY_FAULTS)
+    if role == "secret-provider":
+        from .mocks.secrets import FAULTS as SECRET_FAULTS
+
+        return dict(SECRET_FAULTS)
     raise ValueError(f"no bundled mock with faults for role {role!r}")
 
 

@@ -7,19 +7,28 @@ about that defect.
 
 from __future__ import annotations
 
+import base64
 import copy
 import json
+import re
 import uuid
+from pathlib import Path
 from typing import Any
 
 import yaml
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
 
 
 def capabilities(device_id: str, *, revision: int = 1) -> dict[str, Any]:
-    """A valid DeviceCapabilitiesManifest for a hosting device (CAP-005..008)."""
+    """A valid DeviceCapabilitiesManifest for a hosting device (CAP-005..008).
+
+    `properties.id` is the deviceId with any character outside RFC 3986 unreserved replaced by `-`,
+    so that a report for a malformed *path* deviceId (CAP-004) has an otherwise valid body.
+    """
     return {
         "properties": {
-            "id": device_id,
+            "id": re.sub(r"[^A-Za-z0-9._~/-]", "-", device_id),
             "vendor": "margo-conformance",
             "modelNumber": "mc-edge",
             "serialNumber": f"SN-{device_id.replace('/', '-')}",
@@ -64,6 +73,10 @@ CAPABILITY_DEFECTS = {
     "with an empty list of supported runtimes": _set(("properties", "supportedRuntimes"), []),
     "with a label whose value is an object": _set(("labels", "example.org/site"), {"hall": 3}),
     "with an unknown x-acme-extensions block": _set(("x-acme-extensions",), {"note": "ignored by the WFM"}),
+    # EXT-002: names match x-<[a-z][a-z0-9-]*>-extensions and values are objects
+    "with an extension whose name has an uppercase letter": _set(("x-Acme-extensions",), {"note": "misnamed"}),
+    "with an extension whose name lacks the -extensions suffix": _set(("x-acme",), {"note": "misnamed"}),
+    "with an extension whose value is not an object": _set(("x-acme-extensions",), "flat"),
 }
 
 
@@ -76,9 +89,19 @@ def capabilities_with(defect: str, device_id: str) -> dict[str, Any]:
     return doc
 
 
-def deployment_yaml(label: str, device_id: str) -> tuple[str, bytes]:
-    """A new ApplicationDeployment (desired-state prose/LinkML shape): its id and its YAML bytes."""
-    deployment_id = str(uuid.uuid4())
+#: The parameter value an edit (DEP-001) changes, before and after.
+GREETING, EDITED_GREETING = "hello", "hello again"
+#: A component revision with SemVer build metadata, written with `_` as an OCI tag must be (DEP-010).
+REVISION = "1.0.0_build.1"
+
+
+def deployment_yaml(label: str, device_id: str, *, deployment_id: str | None = None,
+                    greeting: str = GREETING) -> tuple[str, bytes]:
+    """An ApplicationDeployment (desired-state prose/LinkML shape): its id and its YAML bytes.
+
+    A new deployment gets a fresh UUID; an edit passes the `deployment_id` it keeps and a new `greeting`.
+    """
+    deployment_id = deployment_id or str(uuid.uuid4())
     doc = {
         "id": deployment_id,
         "metadata": {"name": f"{label}-{deployment_id[:8]}", "namespace": "margo-conformance",
@@ -89,11 +112,11 @@ def deployment_yaml(label: str, device_id: str) -> tuple[str, bytes]:
                 "type": "compose",
                 "components": [
                     {"name": label, "properties": {"repository": f"oci://registry.margo.test/apps/{label}",
-                                                   "revision": "1.0.0"}}
+                                                   "revision": REVISION}}
                 ],
             },
-            "parameters": {"greeting": {"value": "hello", "targets": [{"pointer": "GREETING",
-                                                                        "components": [label]}]}},
+            "parameters": {"greeting": {"value": greeting, "targets": [{"pointer": "GREETING",
+                                                                         "components": [label]}]}},
         },
     }
     return deployment_id, yaml.safe_dump(doc, sort_keys=False).encode()
@@ -125,6 +148,22 @@ def status_with(defect: str, deployment_id: str, manifest_version: int, componen
     except KeyError:
         raise ValueError(f"unknown status variant {defect!r}") from None
     return doc
+
+
+def client_cert_headers(chain_pem: Path) -> dict[str, str]:
+    """RFC 9440 `Client-Cert` / `Client-Cert-Chain` headers claiming the certificates of a chain file.
+
+    Only public certificates go in; they are what an identity-forwarding proxy would put there (TLS-006).
+    """
+    certs = x509.load_pem_x509_certificates(Path(chain_pem).read_bytes())
+
+    def field(cert: x509.Certificate) -> str:
+        return ":" + base64.b64encode(cert.public_bytes(serialization.Encoding.DER)).decode() + ":"
+
+    headers = {"Client-Cert": field(certs[0])}
+    if len(certs) > 1:
+        headers["Client-Cert-Chain"] = ", ".join(field(c) for c in certs[1:])
+    return headers
 
 
 def as_json(doc: Any) -> bytes:

@@ -8,8 +8,12 @@ layout on disk is the contract between the harness, the bundled mocks and a vend
     wfm/svid.pem, wfm/key.pem     WFM X.509-SVID (leaf + intermediate) and its key
     clients/<name>/...            accepted WFM Client SVIDs
     negative/<kind>/...           material a conformant peer must refuse
+    optional/<name>/...           client SVIDs for optional profiles (RSA), accepted when the profile is supported
+    servers/<name>/...            TLS server certificates of harness services on loopback (no SPIFFE ID;
+                                  SANs 127.0.0.1 and localhost), e.g. the package provider
     negative/foreign-ca-root.pem  the foreign CA's certificate (public), for faults that trust it
-    accepted-clients.txt          SPIFFE IDs on the WFM's accepted-client policy
+    accepted-clients.txt          SPIFFE IDs on the WFM's accepted-client policy (clients, optional material,
+                                  and the negative material that only something other than the policy may refuse)
 """
 
 from __future__ import annotations
@@ -22,7 +26,7 @@ from pathlib import Path
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 DEFAULT_TRUST_DOMAIN = "margo.test"
@@ -36,13 +40,34 @@ NEGATIVE_CLIENTS = {
     "not-accepted": "valid client SVID that is not on the WFM's accepted-client policy",
     "no-spiffe-id": "certificate from the trust domain's CA without a SPIFFE URI SAN",
     "wrong-wfm-id": "client SVID naming another wfm-id in the same trust domain",
+    "wrong-case-wfm-id": "client SVID whose wfm-id differs from the WFM's only in letter case (WFM-1 for wfm-1)",
+    "wrong-case-client-id": "client SVID whose client-id differs from accepted client alpha's only in letter case "
+    "(Alpha)",
+    "rsa-2048": "client SVID with an RSA-2048 key, below the 3072-bit minimum; its SPIFFE ID is on the "
+    "accepted-client policy, so only the key size can refuse it",
 }
 
+#: Optional positive material: a WFM that supports the profile must accept these (they are on the policy).
+OPTIONAL_CLIENTS = {
+    "rsa-3072": "client SVID with an RSA-3072 key (SHA-256 signatures), on the accepted-client policy; profile rsa",
+}
+
+#: Negative clients whose SPIFFE IDs belong on the accepted-client policy: the policy must not be what refuses them.
+POLICY_NEGATIVES = ("rsa-2048",)
+
 #: Negative WFM material, for judging a client (it must refuse these servers).
+#: Harness services on loopback that need an ordinary TLS server certificate (not an SVID).
+LOOPBACK_SERVERS = {
+    "registry": "OCI registry and its token service (package provider), HTTPS on 127.0.0.1",
+}
+
 NEGATIVE_SERVERS = {
     "wfm-wrong-id": "WFM SVID with a different wfm-id, issued by the trust domain's CA",
     "wfm-foreign-ca": "WFM SVID of the right SPIFFE ID issued by a CA outside the trust bundle",
+    "wfm-leaf-only": "WFM SVID of the right SPIFFE ID whose chain file holds the leaf alone, no intermediate",
 }
+
+PrivateKey = ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey
 
 
 @dataclass(frozen=True)
@@ -71,10 +96,18 @@ class TestPki:
     wfm: Identity
     clients: dict[str, Identity] = field(default_factory=dict)
     negative: dict[str, Identity] = field(default_factory=dict)
+    optional: dict[str, Identity] = field(default_factory=dict)
+    servers: dict[str, Identity] = field(default_factory=dict)
 
     @property
     def accepted_client_ids(self) -> list[str]:
         return [c.spiffe_id for c in self.clients.values() if c.spiffe_id]
+
+    @property
+    def policy_client_ids(self) -> list[str]:
+        """Every SPIFFE ID the WFM's accepted-client policy must hold for the scenarios to mean what they say."""
+        extra = [*self.optional.values(), *(self.negative[n] for n in POLICY_NEGATIVES if n in self.negative)]
+        return self.accepted_client_ids + [i.spiffe_id for i in extra if i.spiffe_id]
 
     def client_spiffe_id(self, client_name: str) -> str:
         return client_spiffe_id(self.trust_domain, self.wfm_id, client_name)
@@ -95,6 +128,8 @@ class TestPki:
             "wfm": rel(self.wfm),
             "clients": {k: rel(v) for k, v in self.clients.items()},
             "negative": {k: rel(v) for k, v in self.negative.items()},
+            "optional": {k: rel(v) for k, v in self.optional.items()},
+            "servers": {k: rel(v) for k, v in self.servers.items()},
         }
 
 
@@ -109,13 +144,16 @@ def client_spiffe_id(trust_domain: str, wfm_id: str, client_id: str) -> str:
 class _Issuer:
     """A CA key and certificate that can sign leaves."""
 
-    def __init__(self, cert: x509.Certificate, key: ec.EllipticCurvePrivateKey) -> None:
+    def __init__(self, cert: x509.Certificate, key: PrivateKey) -> None:
         self.cert = cert
         self.key = key
 
 
-def _new_key() -> ec.EllipticCurvePrivateKey:
-    # ECDSA P-256 / SHA-256 is the SVID algorithm every implementation must support (IDN-013).
+def _new_key(rsa_bits: int | None = None) -> PrivateKey:
+    # ECDSA P-256 / SHA-256 is the SVID algorithm every implementation must support (IDN-013);
+    # RSA (>= 3072 bits, IDN-014) only for the optional material that exercises that profile.
+    if rsa_bits:
+        return rsa.generate_private_key(public_exponent=65537, key_size=rsa_bits)
     return ec.generate_private_key(ec.SECP256R1())
 
 
@@ -166,10 +204,11 @@ def _make_ca(common_name: str, parent: _Issuer | None, now: dt.datetime) -> _Iss
 
 
 def _make_leaf(
-    issuer: _Issuer, spiffe_id: str | None, common_name: str, now: dt.datetime, *, expired: bool = False
-) -> tuple[x509.Certificate, ec.EllipticCurvePrivateKey]:
+    issuer: _Issuer, spiffe_id: str | None, common_name: str, now: dt.datetime, *, expired: bool = False,
+    rsa_bits: int | None = None,
+) -> tuple[x509.Certificate, PrivateKey]:
     """An X.509-SVID leaf: not a CA, digitalSignature only, exactly one URI SAN (IDN-012)."""
-    key = _new_key()
+    key = _new_key(rsa_bits)
     not_before, not_after = _validity(now, expired)
     builder = (
         x509.CertificateBuilder()
@@ -200,6 +239,30 @@ def _make_leaf(
     return builder.sign(issuer.key, hashes.SHA256()), key
 
 
+def _make_server_leaf(issuer: _Issuer, name: str, now: dt.datetime) -> tuple[x509.Certificate, PrivateKey]:
+    """A TLS server certificate for a loopback service: what ordinary HTTPS clients verify (IP/DNS SANs)."""
+    import ipaddress
+
+    key = _new_key()
+    not_before, not_after = _validity(now, False)
+    sans = [x509.IPAddress(ipaddress.ip_address("127.0.0.1")), x509.DNSName("localhost")]
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(_name(f"{name} on loopback", "margo-conformance test PKI"))
+        .issuer_name(issuer.cert.subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(not_before)
+        .not_valid_after(not_after)
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), True)
+        .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), False)
+        .add_extension(x509.SubjectAlternativeName(sans), False)
+        .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(issuer.key.public_key()), False)
+        .sign(issuer.key, hashes.SHA256())
+    )
+    return cert, key
+
+
 def _pem(cert: x509.Certificate) -> bytes:
     return cert.public_bytes(serialization.Encoding.PEM)
 
@@ -214,7 +277,7 @@ def _write_private(path: Path, data: bytes) -> None:
 
 def _store(
     folder: Path, name: str, spiffe_id: str | None, cert: x509.Certificate,
-    key: ec.EllipticCurvePrivateKey, chain: list[x509.Certificate], note: str = "",
+    key: PrivateKey, chain: list[x509.Certificate], note: str = "",
 ) -> Identity:
     folder.mkdir(parents=True, exist_ok=True)
     cert_path, key_path = folder / "svid.pem", folder / "key.pem"
@@ -274,15 +337,28 @@ def generate(
         "wrong-wfm-id": (inter, client_spiffe_id(trust_domain, "other-wfm", "alpha"), False, [inter.cert]),
         "wfm-wrong-id": (inter, wfm_spiffe_id(trust_domain, "impostor"), False, [inter.cert]),
         "wfm-foreign-ca": (foreign, wfm_id_uri, False, []),
+        "wrong-case-wfm-id": (inter, client_spiffe_id(trust_domain, wfm_id.swapcase(), "alpha"), False,
+                              [inter.cert]),
+        "wrong-case-client-id": (inter, client_spiffe_id(trust_domain, wfm_id, "Alpha"), False, [inter.cert]),
+        "rsa-2048": (inter, client_spiffe_id(trust_domain, wfm_id, "rsa-2048"), False, [inter.cert]),
+        "wfm-leaf-only": (inter, wfm_id_uri, False, []),
     }
     notes = {**NEGATIVE_CLIENTS, **NEGATIVE_SERVERS}
     for name, (issuer, sid, expired, chain) in negatives.items():
-        cert, key = _make_leaf(issuer, sid, f"negative {name}", now, expired=expired)
+        bits = 2048 if name == "rsa-2048" else None
+        cert, key = _make_leaf(issuer, sid, f"negative {name}", now, expired=expired, rsa_bits=bits)
         pki.negative[name] = _store(root / "negative" / name, name, sid, cert, key, chain, notes[name])
+    for name, note in LOOPBACK_SERVERS.items():
+        cert, key = _make_server_leaf(inter, name, now)
+        pki.servers[name] = _store(root / "servers" / name, name, None, cert, key, [inter.cert], note)
+    for name, note in OPTIONAL_CLIENTS.items():
+        sid = client_spiffe_id(trust_domain, wfm_id, name)
+        cert, key = _make_leaf(inter, sid, f"client {name}", now, rsa_bits=3072)
+        pki.optional[name] = _store(root / "optional" / name, name, sid, cert, key, [inter.cert], note)
 
     # The foreign CA's certificate (public only): lets a mock's fault trust it on purpose.
     (root / "negative" / "foreign-ca-root.pem").write_bytes(_pem(foreign.cert))
-    (root / "accepted-clients.txt").write_text("\n".join(pki.accepted_client_ids) + "\n")
+    (root / "accepted-clients.txt").write_text("\n".join(pki.policy_client_ids) + "\n")
     (root / "pki.json").write_text(json.dumps(pki.manifest(), indent=2) + "\n")
     return pki
 
@@ -303,4 +379,6 @@ def load(root: Path) -> TestPki:
         wfm=ident(data["wfm"]),
         clients={k: ident(v) for k, v in data["clients"].items()},
         negative={k: ident(v) for k, v in data["negative"].items()},
+        optional={k: ident(v) for k, v in data.get("optional", {}).items()},
+        servers={k: ident(v) for k, v in data.get("servers", {}).items()},
     )

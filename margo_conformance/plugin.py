@@ -8,6 +8,7 @@ AssertionError is a failure of the system under test, any other exception is an 
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -18,7 +19,9 @@ from typing import Any
 import pytest
 from pytest_bdd.scenario import scenario_wrapper_template_registry
 
+from .evidence import EvidenceRecorder, spiffe_map
 from .features_index import slugify
+from .reports import allure as allure_results
 from .results import ScenarioResult, StepResult, Verdict
 from .selection import Selection
 from .transport import Exchange
@@ -53,6 +56,10 @@ class RunContext:
     choices: dict[str, list[str]] = field(default_factory=dict)
     required: Callable[[list[str]], bool] = lambda reqs: True
     progress: Callable[[ScenarioResult, int, int], None] | None = None
+    #: The run's seed: steps derive run-unique values (device ids) from it, so a run can be repeated.
+    seed: int | None = None
+    #: role -> optional features its target implements (a bundled mock's, or what the config declares).
+    role_features: dict[str, frozenset[str]] = field(default_factory=dict)
 
 
 def scenario_meta(item: pytest.Item, features_root: Path) -> ScenarioMeta | None:
@@ -107,16 +114,27 @@ class ConformancePlugin:
         self._steps: dict[str, list[StepResult]] = {}
         self._current: tuple[str, StepResult, float] | None = None
         self._total = 0
-        for target in ctx.targets.values():
-            target.log.listeners.append(self._on_exchange)
+        #: Every exchange of the run, redacted, with the scenario and step it happened in.
+        self.evidence = EvidenceRecorder(identities=spiffe_map(ctx.targets))
+        self._scenario: tuple[str, str] = ("", "outside")  # (scenario id, phase) while an item runs
+        for role, target in ctx.targets.items():
+            target.log.listeners.append(functools.partial(self._on_exchange, role))
 
     @pytest.fixture(scope="session")
     def margo_run(self) -> RunContext:
         """The run's context, for the step modules' fixtures."""
         return self.ctx
 
+    @pytest.fixture(scope="session")
+    def margo_redactor(self) -> Any:
+        """The run's redactor: steps teach it the secret values they plant or handle (`learn`), so that no
+        evidence, reason or report of the run can carry one, even where the system under test quotes it."""
+        return self.evidence.redactor
+
     # -- tags and selection -------------------------------------------------------------------
     def pytest_configure(self, config: pytest.Config) -> None:
+        # Short tracebacks: pytest's long style prints every frame's arguments, which may hold credentials.
+        config.option.tbstyle = "short"
         config.addinivalue_line("markers", f"{TAG_MARKER}(tag): a Gherkin tag of a Margo scenario")
 
     @pytest.hookimpl(tryfirst=True)
@@ -141,10 +159,15 @@ class ConformancePlugin:
             config.hook.pytest_deselected(items=drop)
         items[:] = keep
         self._total = len(keep)
+        for item in keep:
+            meta = self.meta[item.nodeid]
+            allure_results.mark_item(item, meta, self.ctx.required(meta.requirements))
 
     def pytest_runtest_setup(self, item: pytest.Item) -> None:
         meta = self.meta[item.nodeid]
-        if meta.profile != "core" and meta.profile not in self.ctx.declared_features:
+        self._scenario = (meta.id, "setup")
+        declared = self.ctx.declared_features | self.ctx.role_features.get(meta.role, frozenset())
+        if meta.profile != "core" and meta.profile not in declared:
             pytest.skip(f"optional feature '{meta.profile}' was not declared in the configuration (run.features)")
 
     # -- steps and exchanges ------------------------------------------------------------------
@@ -152,6 +175,8 @@ class ConformancePlugin:
         self._steps[request.node.nodeid] = [
             StepResult(keyword=s.keyword, text=s.name, verdict="skip", message="not run") for s in scenario.steps
         ]
+        meta = self.meta.get(request.node.nodeid)
+        self._scenario = (meta.id if meta else "", "step")
 
     def _step(self, request: pytest.FixtureRequest, step: Any) -> StepResult | None:
         for result in self._steps.get(request.node.nodeid, []):
@@ -168,6 +193,9 @@ class ConformancePlugin:
     def pytest_bdd_after_step(self, request: pytest.FixtureRequest, step: Any, **_: Any) -> None:
         self._finish_step("pass", "")
 
+    def pytest_bdd_after_scenario(self, request: pytest.FixtureRequest, **_: Any) -> None:
+        self._scenario = (self._scenario[0], "cleanup")
+
     def pytest_bdd_step_error(self, request: pytest.FixtureRequest, step: Any, exception: Exception,
                               **_: Any) -> None:
         verdict: Verdict = "fail" if isinstance(exception, AssertionError) else "error"
@@ -181,9 +209,18 @@ class ConformancePlugin:
         result.duration_s = round(time.perf_counter() - began, 4)
         self._current = None
 
-    def _on_exchange(self, exchange: Exchange) -> None:
+    def _on_exchange(self, role: str, exchange: Exchange) -> None:
+        """Record the exchange as evidence and list it under the step it happened in (if any)."""
+        step = None
         if self._current is not None:
-            self._current[1].exchanges.append(exchange.id)
+            nodeid, result, _ = self._current
+            step = next((i for i, s in enumerate(self._steps.get(nodeid, []), 1) if s is result), None)
+        scenario, phase = self._scenario
+        evidence_id = self.evidence.record(role, exchange, scenario=scenario, step=step,
+                                           phase="step" if step is not None else phase)
+        if self._current is not None:
+            self._current[1].exchanges.append(evidence_id)
+        allure_results.attach_exchange(self.evidence.records[-1])
 
     # -- verdicts -----------------------------------------------------------------------------
     @pytest.hookimpl(wrapper=True)
@@ -206,6 +243,9 @@ class ConformancePlugin:
 
     def _record(self, item: pytest.Item, meta: ScenarioMeta, verdict: Verdict, reason: str,
                 duration: float) -> None:
+        if verdict == "skip" and self.ctx.certification and meta.profile == "core":
+            # A core scenario is never optional in certification: not judging it is not a pass.
+            verdict, reason = "error", f"core scenario not judged in a certification run: {reason}"
         result = ScenarioResult(
             id=meta.id, feature=meta.feature, feature_file=meta.feature_file, name=meta.name,
             role=meta.role, profile=meta.profile, requirements=meta.requirements, verdict=verdict,

@@ -76,6 +76,14 @@ class RunResult:
     requirements: list[RequirementResult] = field(default_factory=list)
     exit_code: int = 0
     format_version: str = RESULTS_FORMAT_VERSION
+    #: Certificates the run used and saw: trust anchors, identities presented, peers (never keys).
+    identities: list[dict[str, Any]] = field(default_factory=list)
+    #: The run's seed (reproduces its device ids), as a decimal string; empty when unknown.
+    seed: str = ""
+    #: Where the exchanges behind the steps' evidence ids are: {"file": "evidence.json", "exchanges": n}.
+    evidence: dict[str, Any] = field(default_factory=dict)
+    #: The CI gate of `run --expected-failures` (see gate.py); empty without one.
+    gate: dict[str, Any] = field(default_factory=dict)
 
     @property
     def summary(self) -> dict[str, Any]:

@@ -17,12 +17,14 @@ from urllib.parse import urlsplit
 from .config import RemoteWfmConfig, RunConfig
 from .errors import ConfigError, HarnessError
 from .operator import CommandOperator, InProcessOperator, Operator, PromptOperator
-from .pki import NEGATIVE_CLIENTS, TestPki
+from .pki import NEGATIVE_CLIENTS, OPTIONAL_CLIENTS, TestPki
 from .spiffe import leaf_of, spiffe_ids_of, wfm_id_for_client
 from .transport import ClientIdentity, ExchangeLog, MtlsClient
 
 #: Optional features the bundled mock WFM implements; a run against it judges them all.
-BUNDLED_WFM_FEATURES = frozenset({"gateways", "revalidation"})
+#: (secure-package-download: it serves a deployment's credential references as the deployer wrote them.)
+BUNDLED_WFM_FEATURES = frozenset({"gateways", "revalidation", "content-encoding", "trust-bundle-api", "rsa",
+                                  "secure-package-download"})
 
 
 @dataclass
@@ -66,16 +68,23 @@ def _identities_from_pki(pki: TestPki) -> dict[str, ClientIdentity]:
     for name in NEGATIVE_CLIENTS:
         ident = pki.negative[name]
         out[name] = ClientIdentity(name, ident.cert, ident.key, ident.spiffe_id, ident.note)
+    for name in OPTIONAL_CLIENTS:
+        if name in pki.optional:
+            ident = pki.optional[name]
+            out[name] = ClientIdentity(name, ident.cert, ident.key, ident.spiffe_id, ident.note)
     return out
 
 
 def start_bundled_wfm(
-    pki: TestPki, faults: frozenset[str], stack: ExitStack, timeout_s: float
+    pki: TestPki, faults: frozenset[str], stack: ExitStack, timeout_s: float, secret_source: object = None
 ) -> tuple[WfmTarget, object]:
-    """Start the bundled mock WFM on loopback; `stack` stops it when the run ends."""
+    """Start the bundled mock WFM on loopback; `stack` stops it when the run ends.
+
+    `secret_source` (path -> credential value) exists only for the fault embed-registry-credential."""
     from .mocks.wfm import MockWfm, MockWfmConfig
 
-    mock = MockWfm(MockWfmConfig.from_pki(pki, faults=faults))
+    extra = {"secret_source": secret_source} if secret_source is not None else {}
+    mock = MockWfm(MockWfmConfig.from_pki(pki, faults=faults, **extra))
     stack.enter_context(_started(mock))
     target = WfmTarget(
         kind="mock",

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import secrets
 import subprocess
 import tempfile
 from collections.abc import Callable
@@ -24,8 +25,11 @@ from . import __version__, spec
 from .catalogue import Catalogue, load_catalogue
 from .config import RunConfig
 from .errors import EXIT_FAIL, EXIT_HARNESS, EXIT_OK, ConfigError, HarnessError
+from .evidence import EVIDENCE_FILE, identity_facts, peer_facts, scrub_run
 from .features_index import IndexedScenario, index_features
+from .gate import ExpectedFailures, apply_gate, load_expected_failures
 from .plugin import ConformancePlugin, RunContext
+from .reports.allure import ALLURE_DIR
 from .results import RequirementResult, RunResult, ScenarioResult, overall_verdict, roll_up
 from .selection import Selection
 from .targets import PROVIDERS, Target, TargetEnv
@@ -34,7 +38,20 @@ from .targets import PROVIDERS, Target, TargetEnv
 STEP_MODULES = (
     "margo_conformance.steps.common",
     "margo_conformance.steps.wfm_steps",
+    "margo_conformance.steps.client_steps",
+    "margo_conformance.steps.registry_steps",
+    "margo_conformance.steps.secret_steps",
+    "margo_conformance.steps.sequence_steps",
 )
+#: Scenario tag naming a party a scenario needs besides the role it judges (`@party:registry`): the
+#: runner starts that role's target too (bundled mock, or the vendor endpoint the run configured).
+PARTY_TAG = "party:"
+#: The step modules a role's scenarios need, when a run selects only some roles: pytest-bdd looks
+#: every step up among all loaded step definitions, so loading fewer makes role runs faster. A
+#: role missing here loads every module; a module may serve several roles.
+ROLE_STEP_MODULES = {
+    "wfm": ("margo_conformance.steps.common", "margo_conformance.steps.wfm_steps"),
+}
 
 
 @dataclass
@@ -44,6 +61,8 @@ class RunRequest:
     output: Path | None = None
     faults: dict[str, frozenset[str]] = field(default_factory=dict)
     progress: Callable[[ScenarioResult, int, int], None] | None = None
+    #: `run --expected-failures FILE`: failures CI should not gate on (see gate.py).
+    expected_failures: Path | None = None
 
 
 @dataclass
@@ -79,70 +98,119 @@ def new_output_dir(output: Path | None) -> Path:
 def execute(request: RunRequest) -> RunOutcome:
     """Run the selected scenarios and write results.json, junit.xml and report.html."""
     catalogue = load_catalogue()
+    index = index_features(features_root())
+    expected = _expected_failures(request, catalogue, index)
     output = new_output_dir(request.output)
     started = _now()
-    index = index_features(features_root())
+    seed = request.config.seed if request.config.seed is not None else secrets.randbelow(2**32)
     with ExitStack() as stack:
         workdir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="margo-run-")))
-        targets = _start_targets(request, _selected_roles(request.selection, index), workdir, stack)
-        plugin = ConformancePlugin(_context(request, catalogue, index, targets))
-        code = _pytest(plugin)
+        roles = _selected_roles(request.selection, index)
+        targets = _start_targets(request, roles, workdir, stack)
+        plugin = ConformancePlugin(_context(request, catalogue, index, targets, seed))
+        code = _pytest(plugin, output / ALLURE_DIR, roles)
+        identities = identity_facts(targets)  # while the run's PKI still exists
     if plugin.collection_errors:
         raise HarnessError("the scenarios could not be collected: " + "; ".join(plugin.collection_errors))
     if code in (pytest.ExitCode.INTERNAL_ERROR, pytest.ExitCode.USAGE_ERROR):
         raise HarnessError(f"pytest could not run the suite (exit {code})")
     described = {role: target.describe() for role, target in targets.items()}
     result = _result(request, catalogue, plugin.results, described, started, interrupted=code == 2)
+    return _write(result, plugin, output, seed, identities, expected)
+
+
+def _expected_failures(request: RunRequest, catalogue: Catalogue,
+                       index: list[IndexedScenario]) -> ExpectedFailures | None:
+    """Read the expected-failures file before anything starts: a bad file is a usage error."""
+    if request.expected_failures is None:
+        return None
+    return load_expected_failures(request.expected_failures, {s.id for s in index},
+                                  {r.id for r in catalogue.requirements})
+
+
+def _write(result: RunResult, plugin: ConformancePlugin, output: Path, seed: int,
+           identities: list[dict[str, str]], expected: ExpectedFailures | None) -> RunOutcome:
+    """Identity, evidence and gate into the result; every file out, scrubbed of learned secrets."""
     from .reports import write_all
 
-    written = write_all(result, output)
+    evidence = plugin.evidence.document()
+    result.seed = str(seed)
+    result.identities = identities + peer_facts(evidence["exchanges"])
+    result.evidence = {"file": EVIDENCE_FILE, "exchanges": len(evidence["exchanges"])}
+    if expected is not None:
+        result.gate = apply_gate(result, expected)
+    scrub_run(result, plugin.evidence.redactor)
+    written = write_all(result, output, evidence=evidence)
+    allure_dir = output / ALLURE_DIR
+    plugin.evidence.redactor.scrub_tree(allure_dir)
+    if allure_dir.is_dir():
+        written["allure"] = allure_dir
     return RunOutcome(result=result, output=output, files=written, exit_code=result.exit_code)
 
 
 def _selected_roles(selection: Selection, index: list[IndexedScenario]) -> list[str]:
-    """Roles with at least one selected scenario: only those are started."""
-    return sorted({s.role for s in index if selection.matches(s.role, s.profile, list(s.tags))})
+    """Roles with at least one selected scenario, plus the parties those scenarios play with
+    (`@party:<role>`, e.g. the registry in a sequence that judges the client): only those are started."""
+    chosen = [s for s in index if selection.matches(s.role, s.profile, list(s.tags))]
+    parties = {tag.split(":", 1)[1] for s in chosen for tag in s.tags if tag.startswith(PARTY_TAG)}
+    return sorted({s.role for s in chosen} | parties)
 
 
 def _start_targets(request: RunRequest, roles: list[str], workdir: Path, stack: ExitStack) -> dict[str, Target]:
     if not roles:
         raise ConfigError("the selection matches no scenario")
     targets = {}
+    shared_pki = None  # one test PKI per run, minted by the first role that needs it
     for role in roles:
         provider = PROVIDERS.get(role)
         if provider is None:
             raise HarnessError(f"scenarios judge role {role!r}, but the harness has no target for it")
         env = TargetEnv(config=request.config, faults=request.faults.get(role, frozenset()), workdir=workdir / role,
-                        stack=stack)
+                        stack=stack, _pki=shared_pki, parties=targets)
         env.workdir.mkdir(parents=True, exist_ok=True)
         targets[role] = provider(env)
+        shared_pki = shared_pki or env._pki
     return targets
 
 
 def _context(request: RunRequest, catalogue: Catalogue, index: list[IndexedScenario],
-             targets: dict[str, Target]) -> RunContext:
+             targets: dict[str, Target], seed: int) -> RunContext:
     levels = {r.id: r.level for r in catalogue.requirements}
-    declared = frozenset(request.config.features).union(*(t.features for t in targets.values()))
     return RunContext(
         features_root=features_root(),
         selection=request.selection,
-        declared_features=declared,
+        declared_features=frozenset(request.config.features),
+        # Per role: a bundled mock's optional features apply to its own role's scenarios only.
+        role_features={role: frozenset(t.features) for role, t in targets.items()},
         certification=request.config.certification,
         targets=targets,
         choices={s.id: list(s.choices) for s in index if s.choices},
         required=lambda reqs: not reqs or any(levels.get(r, "MUST") == "MUST" for r in reqs),
         progress=request.progress,
+        seed=seed,
     )
 
 
-def _pytest(plugin: ConformancePlugin) -> int:
-    """Run pytest-bdd in-process on the packaged suite, isolated from the caller's pytest setup."""
+def _step_modules(roles: list[str]) -> tuple[str, ...]:
+    if not roles or any(role not in ROLE_STEP_MODULES for role in roles):
+        return STEP_MODULES
+    return tuple(dict.fromkeys(m for role in roles for m in ROLE_STEP_MODULES[role]))
+
+
+def _pytest(plugin: ConformancePlugin, allure_dir: Path, roles: list[str]) -> int:
+    """Run pytest-bdd in-process on the packaged suite, isolated from the caller's pytest setup.
+
+    allure-pytest-bdd writes Allure results into `allure_dir` as the scenarios run.
+    """
     suite = Path(str(files("margo_conformance.steps"))) / "suite.py"
+    # Allure names tests by the feature file's path under the rootdir, so it must contain both.
+    rootdir = os.path.commonpath([suite.parent.resolve(), features_root().resolve()])
     args = [
         str(suite), "-p", "no:cacheprovider", "-p", "no:terminal", "-p", "pytest_bdd.plugin",
-        "-c", os.devnull, "--rootdir", str(suite.parent), "-W", "ignore::pytest.PytestAssertRewriteWarning",
+        "-c", os.devnull, "--rootdir", rootdir, "-W", "ignore::pytest.PytestAssertRewriteWarning",
+        "-p", "allure_pytest_bdd.plugin", f"--alluredir={allure_dir}",
     ]
-    for module in STEP_MODULES:
+    for module in _step_modules(roles):
         args += ["-p", module]
     with _env(PYTEST_DISABLE_PLUGIN_AUTOLOAD="1"):
         return int(pytest.main(args, plugins=[plugin]))

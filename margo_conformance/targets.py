@@ -36,6 +36,8 @@ class TargetEnv:
     workdir: Path
     stack: ExitStack
     _pki: pki.TestPki | None = field(default=None, repr=False)
+    #: The run's targets, filled as roles start (read it lazily: a role started later appears later).
+    parties: dict[str, Target] = field(default_factory=dict, repr=False)
 
     @property
     def pki(self) -> pki.TestPki:
@@ -50,11 +52,43 @@ def _wfm(env: TargetEnv) -> Any:
 
     if env.config.wfm is not None:
         return remote_wfm(env.config.wfm, env.config)
-    target, _ = start_bundled_wfm(env.pki, env.faults, env.stack, env.config.timeout_s)
+    source = None
+    if "embed-registry-credential" in env.faults:  # the fault needs somewhere to resolve references from
+        from .sequence.fault_sources import secret_reader
+
+        source = secret_reader(env.parties)
+    target, _ = start_bundled_wfm(env.pki, env.faults, env.stack, env.config.timeout_s, secret_source=source)
     return target
+
+
+def _secret_provider(env: TargetEnv) -> Any:
+    """Bundled mock by default; `[secret-provider] implementation = "openbao"` starts a real OpenBao."""
+    from .secrets.providers import start
+
+    cfg = env.config.secret_provider
+    return start(cfg.implementation if cfg else "mock", env.pki, env.workdir, env.stack, env.faults,
+                 env.config.timeout_s, binary=cfg.binary if cfg else None)
+
+
+def _registry(env: TargetEnv) -> Any:
+    """Bundled registry by default; `[registry] implementation = "docker-registry"` or a vendor's (`url`)."""
+    from .oci.providers import start
+
+    return start(env.config.registry, env.pki, env.workdir, env.stack, env.faults, env.config.timeout_s,
+                 env.config.features)
+
+
+def _client(env: TargetEnv) -> Any:
+    """The harness plays the WFM; bundled mock client in-process by default, a device agent via [client] hooks."""
+    from .counterpart.target import start_client_target
+
+    return start_client_target(env)
 
 
 #: role -> provider. Each returns a Target whose steps' fixture reads it from the run context.
 PROVIDERS: dict[str, Callable[[TargetEnv], Target]] = {
     "wfm": _wfm,
+    "client": _client,
+    "registry": _registry,
+    "secret-provider": _secret_provider,
 }

@@ -67,6 +67,8 @@ class Exchange:
     response_headers: list[tuple[str, str]] = field(default_factory=list)
     body: bytes = b""
     tls: TlsInfo | None = None
+    #: the response's protocol version as the status line gave it, e.g. "HTTP/1.1" (SEC-003)
+    http_version: str = ""
     error: str = ""
     started: float = 0.0
     duration_s: float = 0.0
@@ -216,16 +218,23 @@ class MtlsClient:
         )
         began = time.perf_counter()
         try:
-            response = self._client.send(request)
-            response.read()
+            # Streamed so the TLS facts are read while the connection is still open: a peer that
+            # closes after its answer (HTTP/1.0, `Connection: close`) would otherwise leave none.
+            response = self._client.send(request, stream=True)
+            tls = _tls_info(response)
+            try:
+                response.read()
+            finally:
+                response.close()
         except httpx.HTTPError as exc:
             exchange.outcome = _classify(exc)
             exchange.error = f"{type(exc).__name__}: {exc}"
         else:
             exchange.status = response.status_code
+            exchange.http_version = response.http_version
             exchange.response_headers = list(response.headers.multi_items())
             exchange.body = response.content
-            exchange.tls = _tls_info(response)
+            exchange.tls = tls
         exchange.duration_s = time.perf_counter() - began
         self.log.add(exchange)
         return exchange

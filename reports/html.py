@@ -14,11 +14,13 @@ import re
 from collections.abc import Iterable
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from margo_conformance.results import RequirementResult, RunResult, ScenarioResult, StepResult, roll_up
 
 from .files import write_text_atomic
 from .grouping import group_by, ordered_roles, scenarios_by_role
+from .html_evidence import EvidenceIndex, diagram, gate_section, identity_section, outside_steps, step_exchanges
 from .html_style import CONTENT_SECURITY_POLICY, CSS, PRINT_SCRIPT
 from .markup import Html, el, raw, render
 from .text import clip, first_line
@@ -42,18 +44,19 @@ BANNER_MEANINGS = {
 _TEXT_LIMIT = 20_000
 
 
-def write_html(run: RunResult, path: Path) -> None:
-    """Write `run` to `path` as a self-contained HTML report (UTF-8)."""
-    write_text_atomic(Path(path), render_html(run))
+def write_html(run: RunResult, path: Path, evidence: dict[str, Any] | None = None) -> None:
+    """Write `run` to `path` as a self-contained HTML report (UTF-8), with evidence.json's exchanges."""
+    write_text_atomic(Path(path), render_html(run, evidence))
 
 
-def render_html(run: RunResult) -> str:
-    """The report page for `run`."""
+def render_html(run: RunResult, evidence: dict[str, Any] | None = None) -> str:
+    """The report page for `run`; `evidence` is the evidence.json document (optional)."""
+    ev = EvidenceIndex(evidence)
     body = [
         _header(run),
-        _toc(),
-        el("main", _banner(run), _summary(run), _per_role_and_profile(run), _requirements(run),
-           _scenarios(run)),
+        _toc(run),
+        el("main", gate_section(run), _summary(run), _per_role_and_profile(run),
+           _requirements(run, ev), _scenarios(run, ev), identity_section(run, ev)),
         _footer(run),
         el("script", raw(PRINT_SCRIPT)),
     ]
@@ -139,6 +142,7 @@ def _header(run: RunResult) -> Html:
     return el(
         "header",
         el("h1", f"{spec.get('name', '')} {spec.get('version', '')}: conformance report"),
+        _banner(run),
         _facts([
             ("Harness", f"{suite.get('name', '')} {suite.get('version', '')}"),
             ("Harness commit", _mono(suite.get("commit"))),
@@ -149,6 +153,7 @@ def _header(run: RunResult) -> Html:
             ("Run ended", run.ended),
             ("Duration", _duration(run.started, run.ended)),
             ("Exit code", str(run.exit_code)),
+            ("Seed", _mono(run.seed)),
             ("Selection", _selection(run.selection)),
         ]),
         _targets(run),
@@ -158,8 +163,9 @@ def _header(run: RunResult) -> Html:
 def _selection(selection: dict[str, object]) -> Html:
     if not selection:
         return Html("")
-    return el("ul", [el("li", el("strong", key), ": ", _mono(_plain(value))) for key, value in selection.items()],
-              class_="plain")
+    return el("ul", [el("li", el("strong", key), ": ", _mono(_plain(value) or "(any)"))
+                     for key, value in selection.items()
+                     if key != "config"], class_="plain")  # the configuration has its own block (Run identity)
 
 
 def _plain(value: object) -> str:
@@ -184,9 +190,10 @@ def _targets(run: RunResult) -> Html:
               id="targets")
 
 
-def _toc() -> Html:
-    links = [("#summary", "Summary"), ("#by-role", "By role and profile"),
-             ("#requirements", "Requirements"), ("#scenarios", "Scenarios")]
+def _toc(run: RunResult) -> Html:
+    links = [*([("#gate", "CI gate")] if run.gate else []), ("#summary", "Summary"),
+             ("#by-role", "By role and profile"), ("#requirements", "Requirements"), ("#scenarios", "Scenarios"),
+             ("#identity", "Run identity")]
     return el("nav", el("ul", [el("li", el("a", text, href=href)) for href, text in links]),
               class_="toc", aria_label="Contents")
 
@@ -269,31 +276,40 @@ def _profile_rank(item: tuple[str, object]) -> tuple[bool, str]:
     return (item[0] != "core", item[0])
 
 
-def _requirements(run: RunResult) -> Html:
-    """The requirement matrix: every catalogue requirement, judged or not."""
+def _requirements(run: RunResult, evidence: EvidenceIndex) -> Html:
+    """The requirement matrix: every catalogue requirement, judged or not, with its evidence."""
     names = {s.id: s for s in run.scenarios}
-    rows = [_requirement_row(requirement, names) for requirement in run.requirements]
+    rows = [_requirement_row(requirement, names, evidence) for requirement in run.requirements]
     return el(
         "section",
         el("h2", "Requirements"),
-        _table(("ID", "Level", "Roles", "Area · profile", "Verdict", "Requirement", "Scenarios", "Reason"),
-               rows),
+        _table(("ID", "Level", "Roles", "Area · profile", "Verdict", "Requirement", "Scenarios and evidence",
+                "Reason"), rows),
         id="requirements",
     )
 
 
-def _requirement_row(requirement: RequirementResult, scenarios: dict[str, ScenarioResult]) -> list[object]:
+def _requirement_row(requirement: RequirementResult, scenarios: dict[str, ScenarioResult],
+                     evidence: EvidenceIndex) -> list[object]:
     return [
-        el("code", requirement.id, id=anchor("req", requirement.id)),
+        el("code", requirement.id, id=anchor("req", requirement.id), class_="req-id"),
         requirement.level,
         ", ".join(requirement.roles),
         f"{requirement.area} · {requirement.profile}",
         verdict_badge(requirement.verdict),
         el("span", requirement.text, el("br"), el("span", requirement.source, class_="muted small")),
-        el("ul", [el("li", _scenario_link(sid, scenarios.get(sid))) for sid in requirement.scenarios],
-           class_="plain"),
+        el("ul", [el("li", _scenario_link(sid, scenarios.get(sid)), " ", _evidence_link(sid, evidence))
+                  for sid in requirement.scenarios], class_="plain"),
         requirement.reason,
     ]
+
+
+def _evidence_link(scenario_id: str, evidence: EvidenceIndex) -> Html:
+    count = len(evidence.of(scenario_id))
+    if not count:
+        return el("span", "· no exchanges", class_="muted small")
+    return el("span", "· ", el("a", f"{count} exchange{'s' if count > 1 else ''}",
+                               href="#" + anchor("evidence", scenario_id)), class_="small")
 
 
 def _scenario_link(scenario_id: str, scenario: ScenarioResult | None) -> Html:
@@ -303,18 +319,18 @@ def _scenario_link(scenario_id: str, scenario: ScenarioResult | None) -> Html:
               el("a", scenario.name, href="#" + anchor("scenario", scenario_id)))
 
 
-def _scenarios(run: RunResult) -> Html:
+def _scenarios(run: RunResult, evidence: EvidenceIndex) -> Html:
     parts: list[Html] = [el("h2", "Scenarios")]
     for role, scenarios in scenarios_by_role(run.scenarios).items():
         parts.append(el("h3", f"Role: {role}"))
         for feature_file, group in group_by(scenarios, lambda s: s.feature_file).items():
             parts.append(el("h4", f"Feature: {group[0].feature} ",
                             el("span", feature_file, class_="muted small")))
-            parts.extend(_scenario(s) for s in group)
+            parts.extend(_scenario(s, evidence) for s in group)
     return el("section", parts, id="scenarios")
 
 
-def _scenario(scenario: ScenarioResult) -> Html:
+def _scenario(scenario: ScenarioResult, evidence: EvidenceIndex) -> Html:
     """One scenario; open only when it failed or errored, so problems stand out on screen.
 
     A skip's reason is shown in the always-visible summary line.
@@ -328,7 +344,9 @@ def _scenario(scenario: ScenarioResult) -> Html:
         _scenario_facts(scenario),
         _reason(scenario),
         _choices(scenario.choices),
-        _steps(scenario.steps),
+        _steps(scenario.steps, evidence),
+        el("div", diagram(scenario.id, scenario.name, evidence), outside_steps(scenario.id, evidence),
+           id=anchor("evidence", scenario.id), class_="evidence") if evidence.of(scenario.id) else None,
         class_=f"scenario s-{_css_token(scenario.verdict)}",
         id=anchor("scenario", scenario.id),
         open=scenario.verdict in ("fail", "error"),
@@ -373,23 +391,16 @@ def _choices(choices: list[str]) -> Html:
               el("ul", [el("li", choice) for choice in choices]), class_="choices")
 
 
-def _steps(steps: list[StepResult]) -> Html:
+def _steps(steps: list[StepResult], evidence: EvidenceIndex) -> Html:
+    """The Gherkin steps, each with its verdict, message and the exchanges made during it."""
     if not steps:
         return el("p", "No steps ran.", class_="muted")
     rows = [
         [index, el("span", el("strong", step.keyword), " ", step.text), verdict_badge(step.verdict),
-         f"{step.duration_s:.3f} s", render([_pre(step.message), _exchanges(step.exchanges)])]
+         f"{step.duration_s:.3f} s", render([_pre(step.message), step_exchanges(step.exchanges, evidence)])]
         for index, step in enumerate(steps, start=1)
     ]
-    return _table(("#", "Step", "Verdict", "Time", "Message"), rows, numeric=(0, 3))
-
-
-def _exchanges(exchanges: list[str]) -> Html:
-    """References to the step's recorded exchanges (a later issue renders them as evidence)."""
-    if not exchanges:
-        return Html("")
-    return el("p", "Exchanges: ", _join([_mono(exchange) for exchange in exchanges], ", "),
-              class_="exchanges muted small")
+    return _table(("#", "Step", "Verdict", "Time", "Message and exchanges"), rows, numeric=(0, 3))
 
 
 def _footer(run: RunResult) -> Html:

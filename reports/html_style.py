@@ -67,12 +67,52 @@ details.scenario > summary { cursor: pointer; padding: .15rem 0; }
 details.scenario[open] > summary { border-bottom: 1px solid var(--border); margin-bottom: .4rem; }
 .choices { background: #fff8c5; border-left: 4px solid #d4a72c; padding: .3rem .7rem; margin: .5rem 0; }
 .choices p { margin: 0; font-weight: 600; }
+details.exchange { border: 1px solid var(--border); border-radius: 4px; margin: .25rem 0; padding: .1rem .5rem;
+  background: #fff; }
+details.exchange > summary { cursor: pointer; font-size: .9em; }
+details.exchange[open] { background: var(--alt); }
+.x-line { font-weight: 600; }
+.x-ok { color: var(--pass); }
+.x-bad { color: var(--fail); }
+.x-part h5 { margin: .5rem 0 .2rem; font-size: .9em; }
+table.headers { width: auto; max-width: 100%; font-size: .82em; margin: .2rem 0; }
+table.headers th { font-weight: 600; white-space: nowrap; }
+table.headers td, table.headers th { padding: .05rem .4rem; }
+pre.x-text { max-height: 18rem; background: #fff; border: 1px solid var(--border); }
+.evidence h5 { margin: .6rem 0 .2rem; }
+figure.diagram { margin: .6rem 0; overflow-x: auto; }
+figure.diagram figcaption { margin-top: .2rem; }
+svg.sequence { max-width: 100%; height: auto; font: 12px ui-monospace, SFMono-Regular, Menlo, Consolas, monospace;
+  background: #fff; }
+svg .sq-box { fill: var(--alt); stroke: var(--muted); }
+svg .sq-name { font-weight: 700; fill: var(--ink); }
+svg .sq-life { stroke: var(--border); stroke-width: 2; stroke-dasharray: 4 3; }
+svg .sq-step { fill: var(--muted); }
+svg .sq-label { fill: var(--ink); }
+svg .sq-line { stroke-width: 1.6; stroke: #0969da; fill: none; }
+svg .sq-dash { stroke-dasharray: 5 3; }
+svg .sq-head { stroke: none; fill: #0969da; }
+svg .sq-head.sq-2xx, svg .sq-line.sq-2xx { fill: var(--pass); stroke: var(--pass); }
+svg text.sq-2xx { fill: var(--pass); font-weight: 700; }
+svg .sq-head.sq-3xx, svg .sq-line.sq-3xx, svg text.sq-3xx { fill: var(--muted); stroke: var(--muted); }
+svg .sq-head.sq-4xx, svg .sq-line.sq-4xx { fill: var(--error); stroke: var(--error); }
+svg text.sq-4xx { fill: var(--error); font-weight: 700; }
+svg .sq-head.sq-5xx, svg .sq-line.sq-5xx, svg .sq-line.sq-refused { fill: var(--fail); stroke: var(--fail); }
+svg text.sq-5xx, svg text.sq-refused { fill: var(--fail); font-weight: 700; }
+svg text.sq-3xx { stroke: none; }
+svg .sq-line.sq-2xx, svg .sq-line.sq-4xx, svg .sq-line.sq-5xx { fill: none; }
+svg .sq-line.sq-refused, svg .sq-line.sq-3xx { fill: none; }
+table.certs code.fp { font-size: .75em; }
+code.req-id { white-space: nowrap; overflow-wrap: normal; }
+td.num, .nowrap { white-space: nowrap; }
+.tag.xpass { background: #fff8c5; border-color: #d4a72c; font-weight: 700; }
 @media print {
   body { max-width: none; padding: 0; font-size: 9.5pt; }
   nav.toc, .screen-only { display: none; }
   a { color: inherit; text-decoration: none; }
   h2, h3, h4 { break-after: avoid; }
-  tr, summary, .choices { break-inside: avoid; }
+  tr, summary, .choices, figure.diagram { break-inside: avoid; }
+  details.exchange { break-inside: avoid; }
   pre { max-height: none; overflow: visible; }
   .verdict, .banner, th { print-color-adjust: exact; -webkit-print-color-adjust: exact; }
   details.scenario > summary { list-style: none; }

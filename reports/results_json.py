@@ -27,8 +27,8 @@ from .validation import first_problem, json_path, known_fields
 
 #: Top-level key order: what a human skimming the file needs first comes first.
 _TOP_LEVEL = (
-    "format_version", "suite", "spec", "targets", "selection", "started", "ended",
-    "exit_code", "summary", "scenarios", "requirements",
+    "format_version", "suite", "spec", "targets", "identities", "selection", "seed", "started", "ended",
+    "exit_code", "summary", "gate", "evidence", "scenarios", "requirements",
 )
 _SUITE = ("name", "version", "commit")
 _SPEC = ("name", "version", "repository", "branch", "commit")

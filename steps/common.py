@@ -41,6 +41,10 @@ class World:
     bundles: dict[str, Exchange] = field(default_factory=dict)
     removed: dict[str, Assigned] = field(default_factory=dict)
     previous_etag: str | None = None
+    #: values one step hands to a later one that fit none of the fields above (e.g. a discovered URI)
+    notes: dict[str, Any] = field(default_factory=dict)
+    #: Run-unique suffix of device ids (from the run's seed, when the runner gives one).
+    suffix: str = RUN_SUFFIX
 
     @property
     def req(self) -> str:
@@ -56,7 +60,7 @@ class World:
     def device_id(self, name: str) -> str:
         """A run-unique device id: the first segment carries the run suffix, children keep theirs."""
         head, sep, rest = name.partition("/")
-        return f"{head}-{RUN_SUFFIX}{sep}{rest}"
+        return f"{head}-{self.suffix}{sep}{rest}"
 
     def response(self) -> Exchange:
         if self.last is None:
@@ -80,9 +84,11 @@ def wfm(margo_run: Any) -> WfmTarget:
 
 
 @pytest.fixture
-def world(wfm: WfmTarget, request: pytest.FixtureRequest) -> Iterator[World]:
+def world(wfm: WfmTarget, request: pytest.FixtureRequest, margo_run: Any) -> Iterator[World]:
     tags = [m.args[0] for m in request.node.iter_markers(TAG_MARKER)]
-    state = World(wfm=wfm, requirements=sorted(t[4:] for t in set(tags) if t.startswith("req:")))
+    seed = getattr(margo_run, "seed", None)
+    state = World(wfm=wfm, requirements=sorted(t[4:] for t in set(tags) if t.startswith("req:")),
+                  suffix=f"{seed & 0xFFFFFF:06x}" if seed is not None else RUN_SUFFIX)
     yield state
     _clean_up(state)
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import httpx
 import pytest
 import yaml
 from cryptography import x509
@@ -22,20 +23,37 @@ from margo_conformance.checks.content import (
     sha256_digest,
     strong_etag_value,
 )
+from margo_conformance.checks.deployment import check_deployment, parse_deployment
 from margo_conformance.checks.documents import MANIFEST_SCHEMA, check_schema, parse_json_object
 from margo_conformance.checks.http import (
     cache_directives,
     check_answered,
+    check_http11,
     check_immutable_caching,
     check_media_type,
     check_no_body,
     check_status,
     media_type,
 )
-from margo_conformance.checks.problems import check_field_errors, check_problem, check_status_member
+from margo_conformance.checks.identity import (
+    bundle_holds_only_roots,
+    check_chain_sent,
+    key_summary,
+    leaf_of_chain,
+    signature_hash,
+)
+from margo_conformance.checks.problems import (
+    check_field_errors,
+    check_margo_namespace,
+    check_not_retryable,
+    check_problem,
+    check_problem_document,
+    check_status_member,
+)
+from margo_conformance.checks.trust import check_discovery, check_spiffe_bundle
 from margo_conformance.errors import HarnessError
 from margo_conformance.spec import BUNDLE_MEDIA_TYPE, MANIFEST_MEDIA_TYPE
-from margo_conformance.transport import RESPONSE, TLS_REJECTED, Exchange
+from margo_conformance.transport import RESPONSE, TLS_REJECTED, Exchange, MtlsClient
 
 from .common import Assigned, World
 
@@ -562,3 +580,232 @@ def problem_of_type(world: World, type_id: str) -> None:
 @then("the problem's status member equals the HTTP status")
 def problem_status_member(world: World) -> None:
     check_status_member(world.response())
+
+
+# -- the Management Interface contract ----------------------------------------------------------
+@then("the response came over HTTP/1.1")
+def answered_http11(world: World) -> None:
+    check_http11(world.response())
+
+
+@when(parsers.parse('client "{client}" requests "{method} {path}" of the pre-MIAF API'))
+def legacy_request(world: World, client: str, method: str, path: str) -> None:
+    client_id = (world.wfm.identities[client].spiffe_id or "").rsplit("/", 1)[-1]
+    world.record(world.client(client).request(method, path.replace("{client id}", client_id)))
+
+
+@then("the WFM does not serve it")
+def not_served(world: World) -> None:
+    exchange = world.response()
+    check_answered(exchange)
+    expect(exchange.status in (404, 410), "VER-002",
+           f"{exchange.describe()}: a removed contract version must not be served (expected 404 or 410)"
+           + (f"; body: {shorten(exchange.body)}" if exchange.body else ""))
+
+
+# -- problem details ----------------------------------------------------------------------------
+@then("the response is an error problem detail")
+def error_problem(world: World) -> None:
+    check_problem_document(world.response())
+
+
+@then("its type is a registered Margo type or lies outside Margo's namespace")
+def type_namespace(world: World) -> None:
+    check_margo_namespace(world.response())
+
+
+@then("the problem is marked not retryable, with backoffStrategy none")
+def not_retryable(world: World) -> None:
+    check_not_retryable(world.response())
+
+
+# -- manifest ETag independence -----------------------------------------------------------------
+@then("the manifest's ETag is none of the digests the manifest lists")
+def etag_independent(world: World) -> None:
+    exchange = world.response()
+    manifest = _manifest_of(world, exchange.client)
+    value = strong_etag_value(exchange.header("etag"), "DS-006", f"GET {exchange.path}")
+    listed = {e["digest"]: f"deployment {e['deploymentId']}" for e in manifest["deployments"]}
+    if manifest["bundle"] is not None:
+        listed[manifest["bundle"]["digest"]] = "the bundle"
+    expect(value not in listed, "DS-023",
+           f"the manifest's ETag \"{value}\" is the digest of {listed.get(value)}; the manifest ETag is the "
+           "digest of the manifest itself, independent of the bundle and deployment digests")
+
+
+# -- content encoding ---------------------------------------------------------------------------
+@when(parsers.parse('client "{client}" fetches deployment "{label}" by the digest in its manifest, accepting gzip'))
+def fetch_deployment_gzip(world: World, client: str, label: str) -> None:
+    _fetch(world, client, _entry(world, label)["url"], {"Accept-Encoding": "gzip"})
+
+
+@then("the response is gzip-encoded")
+def gzip_encoded(world: World) -> None:
+    coding = (world.response().header("content-encoding") or "identity").strip().lower()
+    if coding != "gzip":
+        pytest.skip(f"the WFM answered with Content-Encoding {coding!r}, so the decoded-bytes rule (DS-035) "
+                    "was not exercised; encoding is optional (MAY)")
+
+
+@then("the decoded body's sha256 digest is the one in the manifest")
+def decoded_digest(world: World) -> None:
+    exchange = world.response()
+    entry = next(e for e in _manifest_of(world, exchange.client)["deployments"] if e["url"] in exchange.url)
+    actual = sha256_digest(exchange.body)
+    expect(actual == entry["digest"], "DS-035",
+           f"GET {exchange.path} decoded to bytes with digest {actual}; the manifest names {entry['digest']}")
+
+
+# -- served ApplicationDeployments --------------------------------------------------------------
+@given(parsers.parse('the operator has edited deployment "{label}"'))
+def operator_edits(world: World, label: str) -> None:
+    """Re-assign the same deployment id with a changed parameter value, as an operator's edit (DEP-001)."""
+    assigned = world.deployments[label]
+    _, body = fixtures.deployment_yaml(label, assigned.device_id, deployment_id=assigned.deployment_id,
+                                       greeting=fixtures.EDITED_GREETING)
+    world.wfm.operator.assign(world.wfm.identities[assigned.client].spiffe_id or "", assigned.deployment_id, body)
+    world.deployments[label] = Assigned(label, assigned.deployment_id, assigned.client, assigned.device_id, body)
+
+
+@then(parsers.parse('the manifest lists deployment "{label}" under the same deploymentId with a new digest'))
+def edit_keeps_id(world: World, label: str) -> None:
+    exchange = world.response()
+    check_status(exchange, (200,), "DEP-001")
+    manifest = _valid_manifest(exchange, "DS-006")
+    assigned = world.deployments[label]
+    before = _entry(world, label)
+    now = [e for e in manifest["deployments"] if e.get("deploymentId") == assigned.deployment_id]
+    expect(bool(now), "DEP-001",
+           f"after the edit the manifest no longer lists deployment {label!r} under id {assigned.deployment_id} "
+           f"(it lists {[e.get('deploymentId') for e in manifest['deployments']]}); an edit keeps the id")
+    expect(now[0]["digest"] != before["digest"], "DEP-001",
+           f"after the edit deployment {label!r} still has digest {before['digest']}; changed content has a new digest")
+    world.manifests[exchange.client] = (exchange, manifest)
+
+
+@then("the body is the edited deployment under the same id")
+def body_is_edited(world: World) -> None:
+    exchange = world.response()
+    assigned = next(a for a in world.deployments.values() if a.deployment_id in exchange.path)
+    doc = parse_deployment(exchange.body, "DEP-001", f"GET {exchange.path}")
+    expect(doc.get("id") == assigned.deployment_id, "DEP-001",
+           f"the edited YAML's id is {doc.get('id')!r}; the edit keeps {assigned.deployment_id}")
+    greeting = ((doc.get("spec") or {}).get("parameters") or {}).get("greeting") or {}
+    expect(greeting.get("value") == fixtures.EDITED_GREETING, "DEP-001",
+           f"the YAML served for the new digest carries greeting {greeting.get('value')!r}; "
+           f"the edit set {fixtures.EDITED_GREETING!r}")
+
+
+@then("the body is an ApplicationDeployment that matches the desired-state schema")
+def body_matches_schema(world: World) -> None:
+    exchange = world.response()
+    doc = parse_deployment(exchange.body, "DEP-002", f"GET {exchange.path}")
+    check_deployment(doc, f"the ApplicationDeployment at {exchange.path}", world.req)
+
+
+@then(parsers.parse('the body\'s metadata.deviceId is "{target}"'))
+def body_device_id(world: World, target: str) -> None:
+    exchange = world.response()
+    doc = parse_deployment(exchange.body, "DEP-003", f"GET {exchange.path}")
+    actual = (doc.get("metadata") or {}).get("deviceId")
+    expected = world.device_id(target)
+    expect(actual == expected, "DEP-003",
+           f"the deployment assigned to {expected!r} is served with metadata.deviceId {actual!r}")
+
+
+# -- capabilities: deviceId characters ----------------------------------------------------------
+@when(parsers.parse('client "{client}" reports the capabilities of a device named "{device}"'))
+def report_named_device(world: World, client: str, device: str) -> None:
+    _report(world, client, device, fixtures.as_json(fixtures.capabilities(world.device_id(device))))
+
+
+# -- identity: algorithms, chains, forwarded certificates ---------------------------------------
+@given(parsers.parse('client "{client}" presents an ECDSA P-256 SVID signed with SHA-256'))
+def presents_p256(world: World, client: str) -> None:
+    leaf = leaf_of_chain(world.wfm.identities[client].cert)
+    found = f"{key_summary(leaf)} / {signature_hash(leaf)}"
+    if found != "ECDSA P-256 / SHA-256":
+        pytest.skip(f"client {client!r}'s SVID is {found}; this scenario needs an ECDSA P-256 / SHA-256 SVID")
+
+
+@given(parsers.parse('client "{client}" presents an RSA SVID of at least 3072 bits'))
+def presents_rsa(world: World, client: str) -> None:
+    identity = world.wfm.identity(client)
+    if identity is None:
+        pytest.skip(f"no '{client}' client SVID was provided (configure wfm.clients.{client})")
+    found = key_summary(leaf_of_chain(identity.cert))
+    if not found.startswith("RSA-") or int(found[4:]) < 3072:
+        pytest.skip(f"client {client!r}'s SVID is {found}; this scenario needs an RSA key of at least 3072 bits")
+
+
+@given("the trust bundle holds only root certificates")
+def bundle_roots_only(world: World) -> None:
+    if not bundle_holds_only_roots(world.wfm.trust_bundle):
+        pytest.skip("the trust bundle holds intermediate CA certificates, so a validated handshake does not "
+                    "prove that the WFM sent its own (IDN-010)")
+
+
+@then("the WFM's certificate chain validated against the trust bundle alone")
+def chain_validated(world: World) -> None:
+    check_chain_sent(world.response())
+
+
+@when(parsers.parse('client "{client}" sends a Client-Cert header with client "{other}"\'s certificate '
+                    "while requesting the desired state"))
+def forged_client_cert(world: World, client: str, other: str) -> None:
+    headers = {**ACCEPT_MANIFEST, **fixtures.client_cert_headers(world.wfm.identities[other].cert)}
+    _get_manifest(world, client, headers)
+
+
+# -- trust endpoints (Margo Identity Service) ---------------------------------------------------
+DISCOVERY_PATH = "/.well-known/margo"
+
+
+def _trust_domain(world: World) -> str:
+    return world.wfm.expected_spiffe_id.removeprefix("spiffe://").split("/", 1)[0]
+
+
+def _trust_client(world: World, client: str, uri: str) -> tuple[MtlsClient, str]:
+    """A client for the bundle URI's origin (the WFM's own, or another one), and the path to ask for."""
+    parts = httpx.URL(uri)
+    origin = f"{parts.scheme}://{parts.netloc.decode()}"
+    path = parts.raw_path.decode() or "/"
+    if origin.rstrip("/") == world.wfm.url.rstrip("/"):
+        return world.client(client), path
+    key = f"{client}@{origin}"
+    if key not in world.clients:
+        world.clients[key] = MtlsClient(origin, world.wfm.trust_bundle, world.wfm.identities[client], world.wfm.log,
+                                        timeout_s=world.wfm.timeout_s)
+    return world.clients[key], path
+
+
+@when(parsers.parse('client "{client}" requests the discovery document'))
+def request_discovery(world: World, client: str) -> None:
+    world.record(world.client(client).request("GET", DISCOVERY_PATH, headers={"Accept": "application/json"}))
+
+
+@given(parsers.parse('client "{client}" has read the discovery document'))
+def has_read_discovery(world: World, client: str) -> None:
+    request_discovery(world, client)
+    discovery_names(world)
+
+
+@then("the discovery document names the WFM's trust domain and an https trustBundleUri")
+def discovery_names(world: World) -> None:
+    exchange = world.response()
+    if exchange.outcome == RESPONSE and exchange.status == 404:
+        pytest.skip(f"the WFM serves no discovery document at {DISCOVERY_PATH} (a SHOULD of TB-003); "
+                    "its trust bundle URI would come from operator configuration")
+    world.notes["trust_bundle_uri"] = check_discovery(exchange, _trust_domain(world))
+
+
+@when(parsers.parse('client "{client}" fetches the trust bundle the discovery document names'))
+def fetch_trust_bundle(world: World, client: str) -> None:
+    http, path = _trust_client(world, client, world.notes["trust_bundle_uri"])
+    world.record(http.request("GET", path, headers={"Accept": "application/json"}))
+
+
+@then("the SPIFFE bundle holds the trust domain's X.509 authority as an x509-svid key")
+def bundle_holds_authority(world: World) -> None:
+    anchors = x509.load_pem_x509_certificates(world.wfm.trust_bundle.read_bytes())
+    check_spiffe_bundle(world.response(), anchors)

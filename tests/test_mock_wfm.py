@@ -3,7 +3,9 @@ standalone process, and that every named fault changes what a client observes.""
 
 from __future__ import annotations
 
+import base64
 import contextlib
+import gzip
 import hashlib
 import io
 import json
@@ -20,7 +22,9 @@ from urllib.parse import quote
 
 import httpx
 import pytest
+import yaml
 from cryptography import x509
+from cryptography.hazmat.primitives import serialization
 from margo_conformance.mocks.wfm import FAULTS, MockWfm, MockWfmConfig, serve_main
 
 from margo_conformance import pki as pki_module
@@ -36,10 +40,10 @@ DEP_A = "3f1c6a52-8d4e-4c1b-9a57-2b6f0e9d1a01"
 DEP_B = "7a2d9e14-5b3c-4f6a-8e21-9c4b1d0f2a02"
 
 
-def deployment_yaml(dep_id: str = DEP_A, revision: str = "1.0.0") -> bytes:
+def deployment_yaml(dep_id: str = DEP_A, revision: str = "1.0.0", device_id: str = "dev-1") -> bytes:
     return (
         f"id: {dep_id}\n"
-        "metadata:\n  name: hello\n  namespace: margo\n  deviceId: dev-1\n"
+        f"metadata:\n  name: hello\n  namespace: margo\n  deviceId: {device_id}\n"
         "spec:\n  applicationId: hello-app\n  deploymentProfile:\n    type: helm\n    components:\n"
         f"      - name: hello\n        properties:\n          repository: oci://registry.test/hello\n"
         f"          revision: {revision}\n"
@@ -90,7 +94,8 @@ class Env:
         self._clients: list[httpx.Client] = []
 
     def client(self, name: str = "alpha", negative: bool = False, anonymous: bool = False) -> httpx.Client:
-        ident = None if anonymous else (self.pki.negative if negative else self.pki.clients)[name]
+        positive = {**self.pki.clients, **self.pki.optional}
+        ident = None if anonymous else (self.pki.negative if negative else positive)[name]
         client = httpx.Client(base_url=self.wfm.url, verify=tls_context(self.pki, ident), timeout=5)
         self._clients.append(client)
         return client
@@ -477,6 +482,91 @@ def test_serve_main_process(pki: pki_module.TestPki, tmp_path: Path) -> None:
         process.wait(timeout=5)
 
 
+# --- contract, encoding, edits, trust endpoints ---------------------------------------------------
+
+
+def test_http11_and_no_legacy_api(env: Env) -> None:
+    alpha = env.client()
+    assert env.manifest().http_version == "HTTP/1.1"
+    assert_problem(alpha.get("/api/v1/onboarding/certificate"), 404, None)
+    assert_problem(alpha.get("/api/v1/clients/alpha/deployments"), 404, None)
+    body = assert_problem(alpha.post("/api/v1/deployments"), 405, None)  # not typed in Margo's namespace
+    assert body["type"] == "about:blank"
+
+
+def test_deployment_yaml_is_gzip_encoded_on_request_with_decoded_digest(env: Env) -> None:
+    yaml_a = deployment_yaml()
+    env.wfm.assign(env.alpha_id, yaml_a)
+    url = env.manifest().json()["deployments"][0]["url"]
+    with httpx.Client(base_url=env.wfm.url, verify=tls_context(env.pki, env.pki.clients["alpha"]), timeout=5) as raw:
+        with raw.stream("GET", url, headers={"Accept-Encoding": "gzip"}) as response:
+            encoded = b"".join(response.iter_raw())
+            assert response.headers["content-encoding"] == "gzip"
+            assert response.headers["vary"] == "Accept-Encoding"
+            assert response.headers["etag"] == f'"{sha256(yaml_a)}"'
+        assert gzip.decompress(encoded) == yaml_a
+        plain = raw.get(url, headers={"Accept-Encoding": "identity"})
+        assert "content-encoding" not in plain.headers and plain.content == yaml_a
+
+
+def test_an_edit_keeps_the_id_and_changes_the_digest(env: Env) -> None:
+    env.wfm.assign(env.alpha_id, deployment_yaml())
+    before = env.manifest().json()["deployments"]
+    assert env.wfm.assign(env.alpha_id, deployment_yaml(revision="1.0.1")) == DEP_A
+    after = env.manifest().json()["deployments"]
+    assert [d["deploymentId"] for d in after] == [DEP_A]
+    assert after[0]["digest"] != before[0]["digest"]
+    assert env.client().get(after[0]["url"]).content == deployment_yaml(revision="1.0.1")
+
+
+def test_manifest_etag_is_not_a_content_digest(env: Env) -> None:
+    manifest = _assigned_manifest(env)
+    etag = env.manifest().headers["etag"].strip('"')
+    assert etag not in {manifest["bundle"]["digest"], manifest["deployments"][0]["digest"]}
+
+
+def test_trust_endpoints(env: Env) -> None:
+    not_on_policy = env.client("not-accepted", negative=True)  # no application-layer authorisation
+    discovery = not_on_policy.get("/.well-known/margo")
+    assert discovery.status_code == 200 and discovery.headers["content-type"] == "application/json"
+    assert discovery.json() == {"trustDomain": "margo.test",
+                                "trustBundleUri": f"{env.wfm.url}/.well-known/spiffe/bundle.json"}
+    revalidated = not_on_policy.get("/.well-known/margo", headers={"If-None-Match": discovery.headers["etag"]})
+    assert revalidated.status_code == 304
+    bundle = env.client().get("/.well-known/spiffe/bundle.json").json()
+    [key] = bundle["keys"]
+    root = x509.load_pem_x509_certificate(env.pki.trust_bundle.read_bytes())
+    assert key["use"] == "x509-svid" and key["kty"] == "EC" and key["crv"] == "P-256"
+    assert x509.load_der_x509_certificate(base64.b64decode(key["x5c"][0])) == root
+    assert bundle["spiffe_sequence"] == 1
+    assert_problem(env.client().post("/.well-known/margo"), 405, None)
+
+
+def test_forwarded_client_cert_header_is_ignored(env: Env) -> None:
+    env.wfm.assign(env.alpha_id, deployment_yaml())
+    forged = {"Client-Cert": _client_cert_field(env.pki.clients["alpha"].cert)}
+    assert env.client("beta").get("/api/v1/deployments", headers=forged).json()["deployments"] == []
+
+
+@pytest.mark.parametrize(("name", "negative", "served"), [
+    ("rsa-3072", False, True), ("rsa-2048", True, False),
+    ("wrong-case-client-id", True, False), ("wrong-case-wfm-id", True, False),
+])
+def test_rsa_and_case_sensitive_recognition(env: Env, name: str, negative: bool, served: bool) -> None:
+    assert _served(env, name, negative=negative) is served
+
+
+def test_device_ids_outside_unreserved_are_400(env: Env) -> None:
+    for device_id in ("bad%20id", "bad@id", "bad+id"):
+        assert_problem(env.client().put(f"/api/v1/capabilities/{device_id}", json=capabilities("bad-id")), 400,
+                       "invalid-request")
+
+
+def _client_cert_field(chain: Path) -> str:
+    der = x509.load_pem_x509_certificates(chain.read_bytes())[0].public_bytes(serialization.Encoding.DER)
+    return ":" + base64.b64encode(der).decode() + ":"
+
+
 # --- faults: each one must change what a client observes ------------------------------------------
 
 
@@ -652,6 +742,88 @@ PROBES: dict[str, Callable[[Env], bool]] = {
     "problem-status-mismatch": lambda env: _problem_of(env).json()["status"] != 404,
     "no-field-errors": _broken_field_errors,
 }
+
+
+def _served_yaml(env: Env, yaml_bytes: bytes, **headers: str) -> httpx.Response:
+    env.wfm.assign(env.alpha_id, yaml_bytes)
+    return env.client().get(env.manifest().json()["deployments"][0]["url"], headers=headers)
+
+
+def _served_document(env: Env, yaml_bytes: bytes) -> dict:
+    return yaml.safe_load(_served_yaml(env, yaml_bytes).content)
+
+
+def _broken_edit_id(env: Env) -> bool:
+    env.wfm.assign(env.alpha_id, deployment_yaml())
+    env.wfm.assign(env.alpha_id, deployment_yaml(revision="2.0.0"))
+    return [d["deploymentId"] for d in env.manifest().json()["deployments"]] != [DEP_A]
+
+
+def _broken_edit_digest(env: Env) -> bool:
+    before = _assigned_manifest(env)["deployments"][0]["digest"]
+    env.wfm.assign(env.alpha_id, deployment_yaml(revision="2.0.0"))
+    return env.manifest().json()["deployments"][0]["digest"] == before
+
+
+def _broken_forwarded(env: Env) -> bool:
+    env.wfm.assign(env.alpha_id, deployment_yaml())
+    forged = {"Client-Cert": _client_cert_field(env.pki.clients["alpha"].cert)}
+    return env.client("beta").get("/api/v1/deployments", headers=forged).json()["deployments"] != []
+
+
+def _broken_chain(env: Env) -> bool:
+    try:
+        _server_handshake(env)
+    except ssl.SSLCertVerificationError as exc:
+        return "unable to get local issuer certificate" in str(exc)
+    return False
+
+
+def _broken_etag_independence(env: Env) -> bool:
+    bundle_digest = _assigned_manifest(env)["bundle"]["digest"]
+    return env.manifest().headers["etag"] == f'"{bundle_digest}"'
+
+
+def _broken_gzip_etag(env: Env) -> bool:
+    response = _served_yaml(env, deployment_yaml(), **{"Accept-Encoding": "gzip"})
+    return response.headers["etag"] != f'"{sha256(deployment_yaml())}"'
+
+
+def _trust(env: Env, path: str) -> dict:
+    return env.client().get(path).json()
+
+
+NEW_PROBES: dict[str, Callable[[Env], bool]] = {
+    "margo-type-for-vendor-error": lambda env: env.client().post("/api/v1/deployments").json()["type"] != "about:blank",
+    "retryable-client-errors": lambda env: _problem_of(env).json()["retryable"] is not False,
+    "http10": lambda env: env.manifest().http_version != "HTTP/1.1",
+    "no-bundle-endpoint": lambda env: env.client().get(_assigned_manifest(env)["bundle"]["url"]).status_code != 200,
+    "legacy-api-served": lambda env: env.client().get("/api/v1/onboarding/certificate").status_code != 404,
+    "trust-client-cert-header": _broken_forwarded,
+    "case-insensitive-ids": lambda env: _served(env, "wrong-case-client-id"),
+    "weak-rsa-accepted": lambda env: _served(env, "rsa-2048"),
+    "rsa-clients-refused": lambda env: not _served(env, "rsa-3072", negative=False),
+    "ecdsa-clients-refused": lambda env: not _served(env, "alpha", negative=False),
+    "leaf-only-chain": _broken_chain,
+    "etag-is-bundle-digest": _broken_etag_independence,
+    "gzip-etag-over-encoded": _broken_gzip_etag,
+    "deployment-no-namespace": lambda env: "namespace" not in _served_document(env, deployment_yaml())["metadata"],
+    "repository-not-oci": lambda env: not _served_document(env, deployment_yaml())["spec"]["deploymentProfile"][
+        "components"][0]["properties"]["repository"].startswith("oci://"),
+    "revision-build-plus": lambda env: "+" in _served_document(env, deployment_yaml(revision="1.0.0_b.1"))["spec"][
+        "deploymentProfile"]["components"][0]["properties"]["revision"],
+    "edit-reissues-id": _broken_edit_id,
+    "stale-digest-after-edit": _broken_edit_digest,
+    "flatten-device-ids": lambda env: _served_document(env, deployment_yaml(device_id="gw/dev"))["metadata"][
+        "deviceId"] != "gw/dev",
+    "lenient-device-ids": lambda env: _put_device(env, "bad%20id", capabilities("bad-id")) != 400,
+    "lenient-extensions": lambda env: _put_device(env, "d", {**capabilities("d"), "x-Acme-extensions": {}}) < 300,
+    "discovery-no-trust-domain": lambda env: "trustDomain" not in _trust(env, "/.well-known/margo"),
+    "discovery-http-uri": lambda env: not _trust(env, "/.well-known/margo")["trustBundleUri"].startswith("https://"),
+    "bundle-no-x509-keys": lambda env: all(k.get("use") != "x509-svid"
+                                           for k in _trust(env, "/.well-known/spiffe/bundle.json")["keys"]),
+}
+PROBES.update(NEW_PROBES)
 
 
 def test_every_fault_has_a_probe() -> None:

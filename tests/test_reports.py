@@ -175,8 +175,8 @@ def test_results_json_is_stable_and_readable(run: RunResult, tmp_path: Path) -> 
     assert text.endswith("}\n") and not text.endswith("\n\n")
     assert text.splitlines()[1] == '  "format_version": "1",'
     assert list(json.loads(text)) == [
-        "format_version", "suite", "spec", "targets", "selection", "started", "ended",
-        "exit_code", "summary", "scenarios", "requirements"]
+        "format_version", "suite", "spec", "targets", "identities", "selection", "seed", "started", "ended",
+        "exit_code", "summary", "gate", "evidence", "scenarios", "requirements"]
     assert list(json.loads(text)["targets"]) == ["wfm", "client"]
     assert "\x1b" not in text and "\\u001b" in text  # JSON escapes control characters
 
@@ -452,3 +452,78 @@ def test_writers_do_not_change_the_run(run: RunResult, tmp_path: Path) -> None:
     before = copy.deepcopy(run.to_dict())
     write_all(run, tmp_path)
     assert run.to_dict() == before
+
+
+# --- report.html: evidence, identity, sequence diagrams ----------------------------------------
+
+HOSTILE_HEADER = '<script>alert(3)</script>'
+
+
+def _evidence() -> dict:
+    """Two exchanges of the failing scenario: an answer with hostile text, then a refused handshake."""
+    scenario = "wfm/desired-state:manifest-bundle-digests-match"
+    base = {"role": "wfm", "scenario": scenario, "phase": "step", "started": "2025-06-01T10:00:02.000+00:00",
+            "duration_s": 0.01, "error": ""}
+    return {"format_version": "1", "redaction": "", "body_text_limit": 65536, "exchanges": [
+        base | {"id": "x-0001", "step": 1, "client": {"name": "alpha", "spiffe_id": "spiffe://t/client/alpha"},
+                "request": {"method": "GET", "url": "https://127.0.0.1:8443/api/v1/deployments",
+                            "headers": [["authorization", "Bearer [REDACTED]"]],
+                            "body": {"size": 0, "media_type": "", "text": ""}},
+                "outcome": "response",
+                "response": {"status": 200, "headers": [["etag", 'W/"abc"'], ["x-note", HOSTILE_HEADER]],
+                             "body": {"size": 30, "media_type": "application/json",
+                                      "text": '{"title": "</pre><img src=x>"}', "sha256": "ab" * 32}},
+                "tls": {"version": "TLSv1.3", "cipher": "TLS_AES_128_GCM_SHA256",
+                        "peer_spiffe_ids": ["spiffe://t/wfm/wfm-1"], "peer_certificate_sha256": "cd" * 32}},
+        base | {"id": "x-0002", "step": None, "phase": "cleanup", "client": {"name": "expired", "spiffe_id": ""},
+                "request": {"method": "DELETE", "url": "https://127.0.0.1:8443/api/v1/capabilities/d1",
+                            "headers": [], "body": {"size": 0, "media_type": "", "text": ""}},
+                "outcome": "tls-rejected", "error": "SSLError: certificate expired", "response": None, "tls": None},
+    ]}
+
+
+@pytest.fixture
+def with_evidence(run: RunResult, tmp_path: Path) -> tuple[str, _Collector]:
+    run.seed = "42"
+    run.identities = [{"role": "wfm", "kind": "peer", "name": "presented by the role under test", "note": "",
+                       "sha256": "cd" * 32, "subject": "", "spiffe_id": "spiffe://t/wfm/wfm-1", "not_after": ""}]
+    run.selection["config"] = {"wfm": {"url": "https://wfm.example", "clients": {"alpha": {"key": "<redacted>"}}}}
+    paths = write_all(run, tmp_path / "ev", evidence=_evidence())
+    assert json.loads(paths["evidence"].read_text(encoding="utf-8")) == _evidence()
+    return _parse(paths["html"])
+
+
+def test_html_shows_exchanges_under_their_steps(with_evidence: tuple[str, _Collector]) -> None:
+    text, page = with_evidence
+    ids = {a["id"] for _, a in page.tags if "id" in a}
+    assert {"x-x-0001", "x-x-0002", "evidence-wfm_2f_desired-state_3a_manifest-bundle-digests-match"} <= ids
+    assert "GET /api/v1/deployments → 200" in text and "TLSv1.3" in text and "spiffe://t/wfm/wfm-1" in text
+    assert "Exchanges outside the steps (setup and cleanup)" in text and "DELETE /api/v1/capabilities/d1" in text
+    assert "Bearer [REDACTED]" in text and "1 exchange" not in text and "2 exchanges" in text
+    step_row = text.split("x-x-0001")[0].rsplit("<tr>", 1)[1]
+    assert "the client asks" not in step_row and "a client with a valid SVID" in step_row  # under step 1
+
+
+def test_html_escapes_hostile_evidence(with_evidence: tuple[str, _Collector]) -> None:
+    text, page = with_evidence
+    assert HOSTILE_HEADER not in text and html.escape(HOSTILE_HEADER) in text
+    assert "<img" not in text and "</pre><img" not in text
+    assert [tag for tag, _ in page.tags].count("script") == 1
+
+
+def test_html_draws_a_sequence_diagram_of_the_exchanges(with_evidence: tuple[str, _Collector]) -> None:
+    text, page = with_evidence
+    svg = text[text.index("<svg"):text.index("</svg>")]
+    assert "harness as alpha" in svg and "harness as expired" in svg and "WFM under test" in svg
+    assert svg.count('class="sq-msg"') == 2
+    assert "GET /api/v1/deployments" in svg and ">200<" in svg and "✗ tls-rejected" in svg
+    assert ">step 1<" in svg and ">after<" in svg
+    loading = {"src", "href", "xlink:href"}
+    assert not any(name in loading for tag, attrs in page.tags if tag in {"svg", "g", "line", "text"}
+                   for name in attrs)
+
+
+def test_html_shows_run_identity(with_evidence: tuple[str, _Collector]) -> None:
+    text, _ = with_evidence
+    assert "Run identity" in text and "cd" * 32 in text and "<code>42</code>" in text
+    assert "Configuration (secrets redacted)" in text and "&lt;redacted&gt;" in text

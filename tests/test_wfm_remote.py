@@ -96,3 +96,14 @@ def test_missing_negative_material_skips_with_the_reason(mock_process, tmp_path)
     assert len(skipped) == 6
     assert all("configure wfm.negative." in reason for reason in skipped.values())
     assert "wfm/identity:a-caller-without-a-client-certificate-is-refused" not in skipped
+
+
+def test_certification_turns_core_skips_into_errors(mock_process, tmp_path):
+    config = _config(mock_process, negative=False)
+    config.write_text(config.read_text().replace("[run]\n", "[run]\ncertification = true\n"))
+    done = _run(["--config", str(config), "--output", str(tmp_path / "cert")])
+    results = json.loads((tmp_path / "cert" / "results.json").read_text())
+    errors = [s for s in results["scenarios"] if s["verdict"] == "error"]
+    assert done.returncode == 3, done.stdout + done.stderr
+    assert len(errors) == 6
+    assert all(s["reason"].startswith("core scenario not judged in a certification run") for s in errors)

@@ -52,6 +52,32 @@ Feature: Device capabilities reported to the WFM
       | with an empty list of supported runtimes |
       | with a label whose value is an object    |
 
+  # Choice: rc.3's deviceId parameter pattern makes a path deviceId outside RFC 3986 unreserved a
+  # malformed request: 400 invalid-request (CAP-015), not 404 or 422.
+  @req:CAP-004 @req:CAP-015
+  Scenario Outline: A deviceId with characters outside RFC 3986 unreserved is refused
+    When client "alpha" reports the capabilities of a device named "<device>"
+    Then the response status is 400
+    And the response is a problem of type "invalid-request"
+
+    Examples:
+      | device | breaking character |
+      | edge 1 | a space            |
+      | edge@1 | an at sign         |
+      | edge+1 | a plus sign        |
+
+  # Choice: as for the other schema breaks, 400 invalid-request or 422 semantic-error (open question 19).
+  @req:EXT-002 @req:CAP-005
+  Scenario Outline: A capabilities report with a malformed extension is refused
+    When client "alpha" reports the capabilities of device "edge-1" <defect>
+    Then the report is refused as invalid
+
+    Examples:
+      | defect                                                    |
+      | with an extension whose name has an uppercase letter      |
+      | with an extension whose name lacks the -extensions suffix |
+      | with an extension whose value is not an object            |
+
   @req:CAP-014 @req:EXT-001
   Scenario: Unknown extensions in a capabilities report are accepted
     When client "alpha" reports the capabilities of device "edge-1" with an unknown x-acme-extensions block

@@ -63,3 +63,13 @@ Feature: Deployment YAML and bundles served by digest
     When client "alpha" fetches the bundle again with the ETag it received
     Then the response status is 304
     And the response has no body
+
+  # Choice: encoding is optional (MAY); a WFM that answers without Content-Encoding leaves the rule
+  # unexercised and the scenario is skipped. Vary: Accept-Encoding is a SHOULD and is not judged here.
+  @profile:content-encoding @req:DS-035
+  Scenario: A gzip-encoded deployment YAML keeps the digest and ETag of its decoded bytes
+    When client "alpha" fetches deployment "web" by the digest in its manifest, accepting gzip
+    Then the response status is 200
+    And the response is gzip-encoded
+    And the decoded body's sha256 digest is the one in the manifest
+    And the ETag is the quoted digest from the URL

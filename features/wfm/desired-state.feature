@@ -63,6 +63,13 @@ Feature: Desired state served by the WFM
     Then the response status is 200
     And the ETag is the quoted sha256 digest of the exact body
 
+  @req:DS-023
+  Scenario: The manifest's ETag is its own digest, not a bundle or deployment digest
+    Given the operator has assigned deployment "web" for device "edge-1" to client "alpha"
+    When client "alpha" requests the desired state
+    Then the response is a valid state manifest
+    And the manifest's ETag is none of the digests the manifest lists
+
   @req:DS-009 @req:DS-040
   Scenario: The manifest may be cached only privately and not for long
     When client "alpha" requests the desired state

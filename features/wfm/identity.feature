@@ -49,3 +49,37 @@ Feature: Mutual TLS and identity at the WFM
     When a caller presenting the "not-accepted" certificate requests the desired state
     Then the response status is 403
     And the response is a problem of type "not-authorized"
+
+  # Choice: SPIFFE ID path segments compare exactly, so an ID that differs from an accepted one only in
+  # letter case is another ID, and not on the policy. Refusal in the handshake or with 403 both count.
+  @req:IDN-004
+  Scenario Outline: A client SVID that differs from an accepted one only in letter case is refused
+    When a caller presenting the "<material>" certificate requests the desired state
+    Then the WFM refuses the caller
+
+    Examples:
+      | material             |
+      | wrong-case-wfm-id    |
+      | wrong-case-client-id |
+
+  @req:IDN-010
+  Scenario: The WFM presents its intermediate certificates with its leaf
+    Given the trust bundle holds only root certificates
+    When client "alpha" requests the desired state
+    Then the WFM's certificate chain validated against the trust bundle alone
+
+  @req:IDN-013
+  Scenario: A client SVID with an ECDSA P-256 key and a SHA-256 signature is accepted
+    Given client "alpha" presents an ECDSA P-256 SVID signed with SHA-256
+    When client "alpha" requests the desired state
+    Then the response status is 200
+
+  # Choice: no identity-forwarding proxy stands between the harness and the WFM's TLS endpoint (or, if
+  # one does, it must strip the header), so the caller is the certificate of the handshake and a
+  # Client-Cert header claiming another client's certificate changes nothing.
+  @req:TLS-006 @req:SEC-006
+  Scenario: A Client-Cert header naming another client does not change who the caller is
+    Given the operator has assigned deployment "web" for device "edge-1" to client "alpha"
+    When client "beta" sends a Client-Cert header with client "alpha"'s certificate while requesting the desired state
+    Then the response status is 200
+    And the manifest does not list deployment "web"

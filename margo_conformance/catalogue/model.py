@@ -48,6 +48,9 @@ PROFILES = (
     "custom-runtime",
     "deviceid-policy",
     "rsa",
+    # Non-normative harness profile (docs/profiles/secure-package-download.md): no catalogue
+    # requirement belongs to it; its scenarios cite profile rules with @rule: tags instead.
+    "secure-package-download",
 )
 
 TESTING = ("wire", "not-wire")

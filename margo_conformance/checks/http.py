@@ -12,6 +12,14 @@ def check_answered(exchange: Exchange, requirement: str = "SEC-001") -> None:
         raise fail(requirement, f"{exchange.describe()} (the WFM must serve an accepted WFM Client)")
 
 
+def check_http11(exchange: Exchange) -> None:
+    """SEC-003: the Management Interface runs over HTTP/1.1; the status line says which version answered."""
+    check_answered(exchange)
+    expect(exchange.http_version == "HTTP/1.1", "SEC-003",
+           f"{exchange.describe()} answered over {exchange.http_version or 'an unknown protocol version'}; "
+           "the MMI runs over HTTP/1.1")
+
+
 def check_status(exchange: Exchange, allowed: tuple[int, ...], requirement: str) -> None:
     check_answered(exchange)
     expect(exchange.status in allowed, requirement,

@@ -30,7 +30,7 @@ def _read_manifest(call: Call) -> Any | Response:
         document = parse_json(call.request.body)
     except BodyError as exc:
         return call.problem(400, "invalid-request", str(exc))
-    errors = validate_capabilities(document)
+    errors = validate_capabilities(document, lenient_extensions="lenient-extensions" in call.faults)
     if errors:
         return call.problem(422, "semantic-error", "the DeviceCapabilitiesManifest is not valid", errors)
     return document
@@ -44,10 +44,15 @@ def _gateway_missing(call: Call, device_id: str) -> bool:
     return gateway not in call.state.client(owner).devices
 
 
+def _device_id_ok(call: Call, device_id: str) -> bool:
+    """CAP-004: RFC 3986 unreserved characters in every segment (fault lenient-device-ids: anything)."""
+    return bool(DEVICE_ID_RE.match(device_id)) or "lenient-device-ids" in call.faults
+
+
 def put_capabilities(call: Call) -> Response:
     """PUT /api/v1/capabilities/{deviceId}: 201 on create, 200 on update, empty body."""
     device_id = call.params["device_id"]
-    if not DEVICE_ID_RE.match(device_id):
+    if not _device_id_ok(call, device_id):
         return _bad_device_id(call, device_id)
     document = _read_manifest(call)
     if isinstance(document, Response):
@@ -67,7 +72,7 @@ def put_capabilities(call: Call) -> Response:
 def delete_capabilities(call: Call) -> Response:
     """DELETE /api/v1/capabilities/{deviceId}: 204, or 404 device-not-found."""
     device_id = call.params["device_id"]
-    if not DEVICE_ID_RE.match(device_id):
+    if not _device_id_ok(call, device_id):
         return _bad_device_id(call, device_id)
     with call.state.lock:
         devices = call.state.client(call.state.device_owner(call.caller, device_id)).devices

@@ -17,7 +17,7 @@ from .identity import parse_wfm_id
 class MockWfmConfig:
     """Everything the mock needs to start; paths point at PEM files written by `pki.generate`.
 
-    `extra_trust` and `server_identity` exist for faults (trust-foreign-ca, wrong-wfm-identity):
+    `extra_trust` and `server_identity` exist for faults (trust-foreign-ca, wrong-wfm-identity, leaf-only-chain):
     `from_pki` fills them, so a fault changes one behaviour without hand-made configuration.
     """
 
@@ -41,8 +41,9 @@ class MockWfmConfig:
         object.__setattr__(self, "extra_trust", tuple(Path(p) for p in self.extra_trust))
         parse_wfm_id(self.wfm_spiffe_id)
         # A fault without its material would silently do nothing; refuse that instead.
-        if "wrong-wfm-identity" in self.faults and self.server_identity is None:
-            raise ValueError("fault wrong-wfm-identity needs server_identity (MockWfmConfig.from_pki sets it)")
+        for fault in ("wrong-wfm-identity", "leaf-only-chain"):
+            if fault in self.faults and self.server_identity is None:
+                raise ValueError(f"fault {fault} needs server_identity (MockWfmConfig.from_pki sets it)")
         if "trust-foreign-ca" in self.faults and not self.extra_trust:
             raise ValueError("fault trust-foreign-ca needs extra_trust (MockWfmConfig.from_pki sets it)")
 
@@ -52,10 +53,12 @@ class MockWfmConfig:
 
         Faults that only make sense with extra material get it here. For accept-expired and
         trust-foreign-ca the negative client's SPIFFE ID is also put on the accepted-client policy:
-        otherwise the policy (403) would stop that client and the TLS fault would be invisible.
+        otherwise the policy (403) would stop that client and the TLS fault would be invisible. The
+        policy always holds the optional material (RSA-3072) and the RSA-2048 client, so that only the
+        key size can refuse the latter (`pki.policy_client_ids`).
         """
         chosen = check_faults(faults)
-        accepted = set(pki.accepted_client_ids)
+        accepted = set(pki.policy_client_ids)
         extra_trust: list[Path] = []
         server_identity = None
         if "trust-foreign-ca" in chosen:
@@ -66,6 +69,9 @@ class MockWfmConfig:
         if "wrong-wfm-identity" in chosen:
             impostor = pki.negative["wfm-wrong-id"]
             server_identity = (impostor.cert, impostor.key)
+        if "leaf-only-chain" in chosen:
+            bare = pki.negative["wfm-leaf-only"]
+            server_identity = (bare.cert, bare.key)
         values: dict[str, object] = {
             "trust_bundle": pki.trust_bundle,
             "cert": pki.wfm.cert,

@@ -1,17 +1,22 @@
 """The three desired-state reads: the manifest, one deployment's YAML, and the bundle archive.
 
-Manifest: private, revalidated with If-None-Match against a strong ETag (DS-006..DS-010).
+Manifest: private, revalidated with If-None-Match against a strong ETag (DS-006..DS-010), a digest of
+its own bytes and of nothing else (DS-023).
 YAML and bundle: content-addressed and immutable, looked up only among the caller's own content
-(SEC-007), 404 unless the exact bytes for that digest are at hand (DS-033).
+(SEC-007), 404 unless the exact bytes for that digest are at hand (DS-033). The YAML is gzip-encoded
+when the client asks for it; its digest and ETag stay those of the decoded bytes (DS-035).
 """
 
 from __future__ import annotations
+
+import gzip
+import json
 
 from .bundle import BUNDLE_MEDIA_TYPE
 from .context import Call
 from .manifest import MANIFEST_MEDIA_TYPE, build_manifest, resolve_deployment_id
 from .messages import Response
-from .negotiation import accepts, etag_matches
+from .negotiation import accepts, accepts_encoding, etag_matches
 from .state import ClientState
 
 IMMUTABLE = "private, max-age=31536000, immutable"
@@ -41,6 +46,9 @@ def _manifest_etag(call: Call, body: bytes, counter: int) -> str:
     """DS-007: the quoted digest of the exact body, a strong validator."""
     if "etag-not-digest" in call.faults:
         return f'"{counter}"'
+    bundle = json.loads(body).get("bundle") if "etag-is-bundle-digest" in call.faults else None
+    if bundle:
+        return f'"{bundle["digest"]}"'  # DS-023 broken on purpose: reuses the bundle's digest
     tag = f'"{call.state.digest(body)}"'
     return "W/" + tag if "weak-etag" in call.faults else tag
 
@@ -82,11 +90,18 @@ def get_deployment_yaml(call: Call) -> Response:
     if "deployment-digest-mismatch" in faults:
         data += b"\n"
     content_type = "text/plain" if wrong_headers else "application/yaml"
+    if accepts_encoding(call.request.header("Accept-Encoding"), "gzip"):
+        data = gzip.compress(data, mtime=0)
+        headers.append(("Content-Encoding", "gzip"))
+        if "gzip-etag-over-encoded" in faults:
+            headers[0] = ("ETag", f'"{call.state.digest(data)}"')
     return Response(200, [("Content-Type", content_type), *headers], data)
 
 
 def get_bundle(call: Call) -> Response:
     """GET /api/v1/bundles/{digest}."""
+    if "no-bundle-endpoint" in call.faults:
+        return call.problem(404, None, f"no such resource: {call.request.path}")
     digest = call.params["digest"]
     with call.state.lock:
         data = next((c.bundles[digest] for c in _owners(call) if digest in c.bundles), None)

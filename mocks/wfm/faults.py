@@ -67,6 +67,42 @@ FAULTS: dict[str, str] = {
     "problem-wrong-type": "Margo-defined conditions are answered with type about:blank (ERR-003)",
     "problem-status-mismatch": "the problem body's status differs from the HTTP status (ERR-008)",
     "no-field-errors": "422 responses carry no errors[] (ERR-009)",
+    "margo-type-for-vendor-error": "conditions the registry does not define (405, 413) are typed in Margo's "
+    "namespace, e.g. #method-not-allowed (ERR-004)",
+    "retryable-client-errors": "4xx problems say retryable true with backoffStrategy exponential (ERR-013)",
+    # transport and contract
+    "http10": "answers with HTTP/1.0 status lines and closes every connection (SEC-003)",
+    "no-bundle-endpoint": "does not serve GET /api/v1/bundles/{digest}; only per-deployment YAML (SEC-001)",
+    "legacy-api-served": "still serves the pre-MIAF onboarding certificate download and "
+    "/api/v1/clients/{clientId}/deployments (VER-002)",
+    "trust-client-cert-header": "takes the caller from an RFC 9440 Client-Cert request header when one is sent "
+    "(TLS-006)",
+    "case-insensitive-ids": "compares SPIFFE ID segments (wfm-id, client-id) case-insensitively (IDN-004)",
+    "weak-rsa-accepted": "accepts client SVIDs with RSA keys shorter than 3072 bits (IDN-014)",
+    "rsa-clients-refused": "refuses client SVIDs with RSA keys (403), as if RSA were not implemented (IDN-014)",
+    "ecdsa-clients-refused": "refuses client SVIDs with ECDSA keys (403), as if only RSA were implemented "
+    "(IDN-013)",
+    "leaf-only-chain": "presents its leaf SVID without the intermediate, so a client holding only the trust "
+    "bundle cannot build the chain (IDN-010)",
+    # served deployments and desired state
+    "etag-is-bundle-digest": "the manifest ETag is the quoted bundle digest, not a digest of the manifest "
+    "(DS-023)",
+    "gzip-etag-over-encoded": "a gzip-encoded deployment YAML carries the ETag of the encoded bytes (DS-035)",
+    "deployment-no-namespace": "the served ApplicationDeployment has no metadata.namespace (DEP-002)",
+    "repository-not-oci": "served component repositories are https:// URLs, not oci:// references (DEP-009)",
+    "revision-build-plus": "served revisions write SemVer build metadata with '+' instead of '_' (DEP-010)",
+    "edit-reissues-id": "an edited deployment is served under a fresh id, as a new deployment (DEP-001)",
+    "stale-digest-after-edit": "after an edit the manifest keeps naming the previous content's digest (DEP-001)",
+    "flatten-device-ids": "the served metadata.deviceId keeps only the first segment (gw/child becomes gw) "
+    "(DEP-003)",
+    # capabilities
+    "lenient-device-ids": "deviceIds with characters outside RFC 3986 unreserved are accepted (CAP-004)",
+    "lenient-extensions": "any top-level key starting with x- is accepted as an extension, with any value "
+    "(EXT-002)",
+    # trust endpoints (Margo Identity Service role)
+    "discovery-no-trust-domain": "the discovery document has no trustDomain (TB-003)",
+    "discovery-http-uri": "the discovery document's trustBundleUri is an http:// URL (TB-001)",
+    "bundle-no-x509-keys": "the SPIFFE bundle carries only a jwt-svid key, no x509-svid authority (TB-001)",
 }
 
 

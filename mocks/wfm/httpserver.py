@@ -52,6 +52,11 @@ class _Handler(BaseHTTPRequestHandler):
     def version_string(self) -> str:
         return self.server_version
 
+    def setup(self) -> None:
+        super().setup()
+        if "http10" in self.server.faults:  # fault http10: HTTP/1.0 status lines, one request per connection
+            self.protocol_version = "HTTP/1.0"
+
     def do_GET(self) -> None:
         self._serve()
 

@@ -3,8 +3,9 @@
 The TLS layer has already proved the chain (CERT_REQUIRED against the trust bundle). What remains
 is MIAF recognition (IDN-006, IDN-008, IDN-012): the leaf must be an X.509-SVID with exactly one
 URI SAN of the exact client form `spiffe://<td>/margo/wfm/<wfm-id>/client/<client-id>`, using the
-WFM's own trust domain and wfm-id, and that ID must be on the accepted-client policy. Anything else
-is a policy denial (403 not-authorized). This is the mock's own parser; checks have theirs.
+WFM's own trust domain and wfm-id, and that ID must be on the accepted-client policy. Segments are
+compared exactly, case included (IDN-004). An RSA key must have at least 3072 bits (IDN-014). Anything
+else is a policy denial (403 not-authorized). This is the mock's own parser; checks have theirs.
 """
 
 from __future__ import annotations
@@ -13,11 +14,13 @@ import re
 from dataclasses import dataclass
 
 from cryptography import x509
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
 _TRUST_DOMAIN = r"[a-z0-9._-]+"
 _SEGMENT = r"[A-Za-z0-9._-]+"
 _WFM_RE = re.compile(rf"^spiffe://({_TRUST_DOMAIN})/margo/wfm/({_SEGMENT})$")
 _CLIENT_RE = re.compile(rf"^spiffe://({_TRUST_DOMAIN})/margo/wfm/({_SEGMENT})/client/({_SEGMENT})$")
+MIN_RSA_BITS = 3072
 
 
 def _valid_segments(*segments: str) -> bool:
@@ -103,7 +106,37 @@ class Authorizer:
             return _deny("the client certificate carries no SPIFFE ID (URI SAN)")
         if len(uris) != 1:
             return _deny("an X.509-SVID carries exactly one URI SAN")
+        refused_key = self._key_problem(cert)
+        if refused_key:
+            return _deny(refused_key)
         return self._recognise(uris[0])
+
+    def _key_problem(self, cert: x509.Certificate) -> str:
+        """Why the leaf's key is refused (IDN-013, IDN-014), or "" when it is fine."""
+        key = cert.public_key()
+        if isinstance(key, ec.EllipticCurvePublicKey) and "ecdsa-clients-refused" in self.faults:
+            return "this WFM accepts only RSA client SVIDs"  # IDN-013 broken on purpose
+        if not isinstance(key, rsa.RSAPublicKey):
+            return ""
+        if "rsa-clients-refused" in self.faults:
+            return "this WFM does not accept RSA client SVIDs"
+        if key.key_size < MIN_RSA_BITS and "weak-rsa-accepted" not in self.faults:
+            return f"an RSA SVID key must have at least {MIN_RSA_BITS} bits, this one has {key.key_size}"
+        return ""
+
+    def _same(self, segment: str, expected: str) -> bool:
+        """IDN-004: exact, case-sensitive comparison (fault case-insensitive-ids: ignoring case)."""
+        if "case-insensitive-ids" in self.faults:
+            return segment.lower() == expected.lower()
+        return segment == expected
+
+    def _on_policy(self, spiffe_id: str) -> str | None:
+        """The accepted-client policy entry this ID matches, or None."""
+        if spiffe_id in self.accepted:
+            return spiffe_id
+        if "case-insensitive-ids" in self.faults:
+            return next((a for a in sorted(self.accepted) if a.lower() == spiffe_id.lower()), None)
+        return None
 
     def _recognise(self, spiffe_id: str) -> Decision:
         parts = parse_client_id(spiffe_id)
@@ -112,13 +145,16 @@ class Authorizer:
         trust_domain, wfm_id, client_id = parts
         if trust_domain != self.trust_domain:
             return _deny(f"{spiffe_id} is outside this WFM's trust domain {self.trust_domain}")
-        if wfm_id != self.wfm_id:
+        if not self._same(wfm_id, self.wfm_id):
             if "ignore-wfm-id" in self.faults:
                 return self._match_client_segment(client_id, spiffe_id)
             return _deny(f"{spiffe_id} names wfm-id {wfm_id}, this WFM is {self.wfm_id}")
-        if spiffe_id not in self.accepted and "accept-any-client" not in self.faults:
+        if "accept-any-client" in self.faults:
+            return Decision(self._on_policy(spiffe_id) or spiffe_id)
+        accepted = self._on_policy(spiffe_id)
+        if accepted is None:
             return _deny(f"{spiffe_id} is not on this WFM's accepted-client policy")
-        return Decision(spiffe_id)
+        return Decision(accepted)
 
     def _match_client_segment(self, client_id: str, spiffe_id: str) -> Decision:
         """Fault ignore-wfm-id: match the policy on the client-id segment alone."""

@@ -1,6 +1,7 @@
 """`MockWfm`: the bundled Workload Fleet Manager, a real HTTPS server on loopback.
 
-It serves the six rc.3 operations over mTLS plus a plain-HTTP operator API, each on its own thread.
+It serves the six rc.3 operations and the trust endpoints (discovery, SPIFFE bundle) over mTLS, plus a
+plain-HTTP operator API, each on its own thread.
 The in-process methods (`assign`, `remove`, `devices`, ...) are what the harness uses when it runs
 the mock itself; the operator API is for a mock started as a separate process.
 """
@@ -19,6 +20,7 @@ from .identity import Authorizer
 from .operator_api import OperatorApi
 from .state import WfmState
 from .tls import server_context
+from .trust import TrustEndpoints
 
 
 def _url(scheme: str, host: str, port: int) -> str:
@@ -44,8 +46,10 @@ class MockWfm:
             raise RuntimeError("mock WFM already started")
         cfg = self.config
         authorizer = Authorizer(cfg.wfm_spiffe_id, cfg.accepted_clients, cfg.faults)
-        api = WfmApi(self.state, authorizer, self.logger)
+        trust = TrustEndpoints(authorizer.trust_domain, cfg.trust_bundle, cfg.faults)
+        api = WfmApi(self.state, authorizer, self.logger, trust)
         api_server = TlsHttpServer((cfg.host, cfg.port), api, self.logger, server_context(cfg), cfg.faults)
+        trust.base_url = _url("https", cfg.host, api_server.port)  # the discovery document's bundle URI
         try:
             operator = OperatorApi(self.state, cfg.operator_token, self.logger)
             operator_server = PlainHttpServer((cfg.host, cfg.operator_port), operator, self.logger)

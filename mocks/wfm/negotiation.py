@@ -41,6 +41,24 @@ def accepts(accept: str | None, media_type: str) -> bool:
     return best is not None and best[1] > 0
 
 
+def accepts_encoding(accept_encoding: str | None, coding: str) -> bool:
+    """Whether Accept-Encoding (RFC 9110 12.5.3) asks for `coding`: named or `*`, with q > 0.
+
+    No header means the client asked for nothing, so the mock answers unencoded (identity).
+    """
+    if not accept_encoding or not accept_encoding.strip():
+        return False
+    wanted = coding.lower()
+    best: tuple[int, float] | None = None
+    for item in accept_encoding.split(","):
+        name, *params = (part.strip() for part in item.split(";"))
+        specificity = {wanted: 2, "*": 1}.get(name.lower(), 0)
+        q = _quality(params)
+        if specificity and q is not None and (best is None or specificity > best[0]):
+            best = (specificity, q)
+    return best is not None and best[1] > 0
+
+
 def etag_matches(if_none_match: str | None, etag: str) -> bool:
     """If-None-Match evaluation (RFC 9110 13.1.2): `*` or any listed tag, weak comparison."""
     if not if_none_match:

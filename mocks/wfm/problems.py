@@ -27,9 +27,14 @@ MARGO_PROBLEMS: dict[str, tuple[int, str]] = {
 
 #: Statuses the client may retry (ERR-011, ERR-012); everything else is retryable false (ERR-013).
 _RETRYABLE = {429, 500, 503}
+#: Conditions outside the registry that fault margo-type-for-vendor-error types in Margo's namespace.
+_VENDOR_CONDITIONS = {405, 413}
 
 
 def _type_and_title(status: int, kind: str | None, faults: frozenset[str]) -> tuple[str, str]:
+    if kind is None and status in _VENDOR_CONDITIONS and "margo-type-for-vendor-error" in faults:
+        phrase = HTTPStatus(status).phrase
+        return PROBLEM_TYPE_BASE + phrase.lower().replace(" ", "-"), phrase  # ERR-004 broken on purpose
     if kind is None or "problem-wrong-type" in faults:
         # ERR-006: no Margo type fits (or fault problem-wrong-type) -> about:blank, reason phrase.
         return "about:blank", HTTPStatus(status).phrase
@@ -50,7 +55,7 @@ def problem(
 ) -> Response:
     """An error response; `kind` is a Margo problem-type id, or None for about:blank."""
     type_uri, title = _type_and_title(status, kind, faults)
-    retryable = status in _RETRYABLE
+    retryable = status in _RETRYABLE or ("retryable-client-errors" in faults and 400 <= status < 500)
     body: dict[str, object] = {
         "type": type_uri,
         "title": title,

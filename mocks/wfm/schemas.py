@@ -101,8 +101,11 @@ def _error_object(value: Any, field: str, errors: _Errors) -> None:
 # --- DeviceCapabilitiesManifest -------------------------------------------------------------
 
 
-def validate_capabilities(doc: Any) -> FieldErrors:
-    """Field errors of a DeviceCapabilitiesManifest; empty when valid."""
+def validate_capabilities(doc: Any, *, lenient_extensions: bool = False) -> FieldErrors:
+    """Field errors of a DeviceCapabilitiesManifest; empty when valid.
+
+    `lenient_extensions` (fault lenient-extensions) takes any `x-` key as an extension, with any value.
+    """
     errors = _Errors()
     if not _object(doc, "", errors):
         return errors.items
@@ -111,6 +114,8 @@ def validate_capabilities(doc: Any) -> FieldErrors:
             _device_properties(value, "properties", errors)
         elif key == "labels":
             _labels(value, "labels", errors)
+        elif lenient_extensions and key.startswith("x-"):
+            continue
         elif EXTENSION_KEY_RE.match(key):
             _object(value, key, errors)  # EXT-002: extension values are objects
         else:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import copy
 import re
 import threading
+import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -16,6 +17,7 @@ import yaml
 
 from .bundle import digest_of
 from .messages import Request
+from .render import render
 
 #: Deployment ids become URL path segments and archive file names, so they must be plain.
 DEPLOYMENT_ID_RE = re.compile(r"^[A-Za-z0-9._~-]+$")
@@ -28,6 +30,10 @@ class ClientState:
 
     #: current desired state: deploymentId -> exact YAML bytes
     deployments: dict[str, bytes] = field(default_factory=dict)
+    #: what the operator last assigned under each of its ids (to recognise edits)
+    assigned: dict[str, bytes] = field(default_factory=dict)
+    #: operator id -> id the deployment is served under (only fault edit-reissues-id makes them differ)
+    aliases: dict[str, str] = field(default_factory=dict)
     #: every version ever assigned (content-addressed, immutable): deploymentId -> digest -> bytes
     versions: dict[str, dict[str, bytes]] = field(default_factory=dict)
     #: every bundle archive ever advertised: digest -> bytes
@@ -88,16 +94,27 @@ class WfmState:
     # -- operator --------------------------------------------------------------------------------
 
     def assign(self, client_spiffe_id: str, deployment_yaml: bytes) -> str:
-        """Put (or replace) a deployment in a client's desired state; returns its deploymentId."""
+        """Put (or replace: an edit keeps the id, DEP-001) a deployment in a client's desired state.
+
+        Returns the deploymentId it is served under.
+        """
         if not client_spiffe_id.startswith("spiffe://"):
             raise ValueError(f"not a SPIFFE ID: {client_spiffe_id!r}")
-        data = bytes(deployment_yaml)
-        deployment_id = deployment_id_of(data)
+        raw = bytes(deployment_yaml)
+        deployment_id = deployment_id_of(raw)
         with self.lock:
             client = self.client(client_spiffe_id)
-            client.deployments[deployment_id] = data
-            client.versions.setdefault(deployment_id, {})[self.digest(data)] = data
-        return deployment_id
+            edit = client.assigned.get(deployment_id) not in (None, raw)
+            client.assigned[deployment_id] = raw
+            served_id = client.aliases.get(deployment_id, deployment_id)
+            if edit and "edit-reissues-id" in self.faults:
+                client.deployments.pop(served_id, None)
+                served_id = client.aliases[deployment_id] = str(uuid.uuid4())
+            data = render(raw, self.faults, new_id=served_id if served_id != deployment_id else None)
+            client.versions.setdefault(served_id, {})[self.digest(data)] = data
+            if not (edit and "stale-digest-after-edit" in self.faults):
+                client.deployments[served_id] = data
+        return served_id
 
     def remove(self, client_spiffe_id: str, deployment_id: str) -> None:
         """Take a deployment out of the client's desired state; KeyError if it is not in it.
@@ -107,9 +124,11 @@ class WfmState:
         """
         with self.lock:
             client = self._clients.get(client_spiffe_id)
-            if client is None or deployment_id not in client.deployments:
+            served_id = client.aliases.get(deployment_id, deployment_id) if client else deployment_id
+            if client is None or served_id not in client.deployments:
                 raise KeyError(deployment_id)
-            del client.deployments[deployment_id]
+            del client.deployments[served_id]
+            client.assigned.pop(deployment_id, None)
 
     # -- inspection (copies, so callers cannot corrupt the mock) -----------------------------------
 

@@ -1,0 +1,128 @@
+"""`serve_main`: run the mock WFM Client as a process until SIGTERM/SIGINT (`margo-conformance mock client`).
+
+Prints one ready line on stdout once the agent runs, so a supervisor can wait for it. Exit codes:
+0 after a clean stop, 2 for usage errors, 3 if it cannot start.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+import sys
+from pathlib import Path
+from types import FrameType
+
+from margo_conformance import pki as pki_module
+
+from .agent import MockClient
+from .config import DOWNLOADS, MockClientConfig
+from .faults import FAULTS
+
+EXIT_OK, EXIT_USAGE, EXIT_ENVIRONMENT = 0, 2, 3
+
+
+class _UsageError(Exception):
+    pass
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # type: ignore[override]
+        raise _UsageError(message)
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = _Parser(prog="margo-conformance mock client", description="Run the bundled mock WFM Client (device agent).")
+    p.add_argument("--wfm-url", help="https:// URL of the WFM")
+    p.add_argument("--pki", type=Path, help="folder written by `margo-conformance pki` (SVID and trust bundle)")
+    p.add_argument("--client", default="alpha", help="which client SVID of --pki to use (default alpha)")
+    p.add_argument("--cert", type=Path, help="client SVID chain (leaf + intermediates), instead of --pki")
+    p.add_argument("--key", type=Path, help="client SVID key, instead of --pki")
+    p.add_argument("--trust-bundle", type=Path, help="trust bundle file, instead of --pki")
+    p.add_argument("--mis-url", help="fetch the trust bundle from this MIS discovery URL instead")
+    p.add_argument("--mis-pin", help="base64 SHA-256 SPKI pin authenticating the MIS (with --mis-url)")
+    p.add_argument("--state-dir", type=Path, help="where the agent keeps its state (created)")
+    p.add_argument("--device-id", help="the device id to report (default edge-<client>)")
+    p.add_argument("--poll-interval", type=float, default=5.0, help="seconds between desired-state polls")
+    p.add_argument("--max-backoff", type=float, default=60.0, help="longest wait after failures, seconds")
+    p.add_argument("--download", choices=DOWNLOADS, default="deployments",
+                   help="fetch changed deployment YAMLs (default) or the bundle")
+    p.add_argument("--gateway-child", action="append", default=[], metavar="NAME",
+                   help="act as a see-thru gateway with this child device (repeatable)")
+    p.add_argument("--no-placement", action="store_true", help="as a gateway, do not place gw/* deployments")
+    p.add_argument("--custom-runtime", action="store_true", help="also report the custom runtime")
+    p.add_argument("--fault", action="append", default=[], metavar="NAME", help="enable a fault (repeatable)")
+    p.add_argument("--list-faults", action="store_true", help="list fault names and exit")
+    p.add_argument("--verbose", action="store_true", help="log what the agent does on stderr")
+    return p
+
+
+def config_from_args(args: argparse.Namespace) -> MockClientConfig:
+    """A MockClientConfig from parsed arguments; _UsageError naming the option on bad input."""
+    if not args.wfm_url:
+        raise _UsageError("--wfm-url is required")
+    if args.state_dir is None:
+        raise _UsageError("--state-dir is required")
+    cert, key, bundle = args.cert, args.key, args.trust_bundle
+    device = args.device_id or f"edge-{args.client}"
+    if args.pki is not None:
+        if not (args.pki / "pki.json").is_file():
+            raise _UsageError(f"--pki {args.pki}: no pki.json (create one with `margo-conformance pki`)")
+        made = pki_module.load(args.pki)
+        if args.client not in made.clients:
+            raise _UsageError(f"--client {args.client!r}: not in {args.pki} (has {', '.join(made.clients)})")
+        ident = made.clients[args.client]
+        cert, key, bundle = cert or ident.cert, key or ident.key, bundle or made.trust_bundle
+    if cert is None or key is None:
+        raise _UsageError("give --pki DIR, or --cert and --key")
+    if args.mis_url:
+        bundle = None
+    for name, path in (("--cert", cert), ("--key", key), ("--trust-bundle", bundle)):
+        if path is not None and not Path(path).is_file():
+            raise _UsageError(f"{name} {path}: no such file")
+    try:
+        return MockClientConfig(
+            wfm_url=args.wfm_url, cert=Path(cert), key=Path(key), trust_bundle=Path(bundle) if bundle else None,
+            mis_url=args.mis_url, mis_pin=args.mis_pin, state_dir=args.state_dir, device_id=device,
+            poll_interval=args.poll_interval, max_backoff=args.max_backoff, download=args.download,
+            faults=frozenset(args.fault), children=tuple(args.gateway_child), placement=not args.no_placement,
+            custom_runtime=args.custom_runtime,
+        )
+    except ValueError as exc:
+        raise _UsageError(str(exc)) from None
+
+
+def parse(argv: list[str]) -> MockClientConfig:
+    """Parse a command line (also used by the harness to start the mock in-process)."""
+    return config_from_args(_parser().parse_args(argv))
+
+
+def serve_main(argv: list[str]) -> int:
+    try:
+        args = _parser().parse_args(argv)
+        if args.list_faults:
+            width = max(map(len, FAULTS))
+            print("\n".join(f"{name:<{width}}  {text}" for name, text in FAULTS.items()))
+            return EXIT_OK
+        config = config_from_args(args)
+    except _UsageError as exc:
+        print(f"mock client: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except SystemExit as exc:  # --help
+        return int(exc.code or 0)
+    if args.verbose:
+        logging.basicConfig(level=logging.INFO, format="mock client: %(message)s", stream=sys.stderr)
+    try:
+        agent = MockClient(config)
+    except (OSError, ValueError) as exc:
+        print(f"mock client: cannot start: {exc}", file=sys.stderr)
+        return EXIT_ENVIRONMENT
+
+    def handler(signum: int, frame: FrameType | None) -> None:
+        agent.stop()
+
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, handler)
+    print(f"mock client ready spiffe_id={agent.own_id} wfm={config.wfm_url} state={config.state_dir}", flush=True)
+    agent.run()
+    return EXIT_OK
