@@ -183,7 +183,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
     if faults and config.wfm is not None and "wfm" in faults:
         raise ConfigError("--fault wfm:...: faults apply to the bundled mock, but the configuration names a real WFM")
     if faults and config.client is not None and config.client.remote and "client" in faults:
-        raise ConfigError("--fault client:...: faults apply to the bundled mock client, but [client] runs a remote agent")
+        raise ConfigError("--fault client:...: faults apply to the bundled mock client, "
+                          "but [client] runs a remote agent")
     request = RunRequest(config=config, selection=selection, output=args.output, faults=faults,
                          progress=None if args.quiet else _progress, expected_failures=args.expected_failures)
     outcome = execute(request)

@@ -78,8 +78,11 @@ class ClientWorld:
         self.options.fresh = fresh
         self.target.agent.start(self.options)
         self.started = True
-        self.observer.await_connection(self.target.connect_timeout_s,
-                                       "the client's first request (its capabilities report)")
+        try:
+            self.observer.await_connection(self.target.connect_timeout_s,
+                                           "the client's first request (its capabilities report)")
+        except HarnessError as exc:
+            raise HarnessError(f"{exc}{self.target.agent.exit_note()}") from None
         report = self.observer.await_(lambda: next(iter(self.observer.capabilities_reports()), None),
                                       "report its capabilities (PUT /api/v1/capabilities/{deviceId})", "CAP-001")
         self.device_id = self.device_id or self.observer.device_of(report)
@@ -408,9 +411,25 @@ def device_no_longer_runs(cw: ClientWorld, label: str) -> None:
 # -- recovery -------------------------------------------------------------------------------------
 @when(parsers.parse("the harness's WFM is unreachable for {seconds:g} seconds"))
 def outage(cw: ClientWorld, seconds: float) -> None:
+    """At least `seconds`, and until the client has run into the outage twice (bounded)."""
     cw.marks["outage"] = cw.observer.mark()
-    cw.counterpart.wfm.script.outage_until = time.monotonic() + seconds
-    time.sleep(seconds)
+    began = time.monotonic()
+    cw.counterpart.wfm.script.outage_until = float("inf")
+    try:
+        with contextlib.suppress(WaitTimeout):  # judged by the next step from what was seen
+            cw.observer.recorder.wait_for(
+                lambda: len([c for c in cw.observer.connections() if c.handshake == "refused"]) >= 2,
+                cw.target.timeout_s, "two connection attempts during the outage")
+        time.sleep(max(0.0, seconds - (time.monotonic() - began)))
+    finally:
+        cw.counterpart.wfm.script.outage_until = 0.0
+
+
+@then("the client under test comes back to the WFM after the outage")
+def comes_back(cw: ClientWorld) -> None:
+    since = cw.observer.mark()
+    cw.observer.await_(lambda: next(iter(cw.observer.requests("wfm", since)), None),
+                       "come back to the WFM after the outage ended", "SEC-013", since)
 
 
 @then("the client under test tried to reach the WFM during the outage")
@@ -1206,7 +1225,9 @@ def keeps_old_bundle(cw: ClientWorld) -> None:
 
 @then("the client under test refuses the WFM's SVID from the replaced anchor")
 def refuses_old_anchor(cw: ClientWorld) -> None:
-    when = _at(cw, cw.marks["refetched"])
+    refetch = next(r for r in cw.observer.requests("mis") if r.seq == cw.marks["refetched"])
+    # A client may have a poll in flight while it takes the new bundle in: judge later connections.
+    when = refetch.answered_at + cw.target.poll_interval_s
 
     def later() -> list:
         return [c for c in cw.observer.connections() if c.at > when and c.closed_at is not None]

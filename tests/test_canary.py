@@ -138,11 +138,14 @@ def _assert_wrote_everything(output: Path) -> None:
 
 def test_a_full_default_run_writes_no_planted_secret(tmp_path: Path) -> None:
     output, streams, planted, code = _run(tmp_path)
-    assert code == 0, streams["stderr"].decode(errors="replace")[-2000:]
+    # What is judged here is what the run wrote, not the verdicts of the rest of the suite: a scenario
+    # failing elsewhere (exit 1) still leaves a complete run to read.
+    assert code in (0, 1), streams["stderr"].decode(errors="replace")[-2000:]
     _assert_wrote_everything(output)
     assert len(planted) > 50, "the bootstrap planted too few values to mean anything"
     results = json.loads((output / "results.json").read_text())
-    assert any(s["id"].startswith("sequence/") and s["verdict"] == "pass" for s in results["scenarios"])
+    sequence = {s["id"]: s["verdict"] for s in results["scenarios"] if s["id"].startswith("sequence/")}
+    assert sequence and set(sequence.values()) == {"pass"}, sequence
     assert _leaks(output, streams, planted) == []
 
 

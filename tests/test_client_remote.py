@@ -89,6 +89,16 @@ def test_a_start_hook_that_fails_is_an_error(tmp_path: Path) -> None:
     assert "client start hook exited 4 at once: cannot start the agent" in scenario.reason
 
 
+def test_an_agent_that_dies_later_is_named_in_the_error(tmp_path: Path) -> None:
+    config = load_config(_config(tmp_path, start="sleep 0.3; echo agent crashed >&2; exit 5", connect_timeout=1))
+    outcome = execute(RunRequest(config=config, output=tmp_path / "run",
+                                 selection=Selection(roles=frozenset({"client"}),
+                                                     requirements=frozenset({"CAP-001"}))))
+    [scenario] = outcome.result.scenarios
+    assert scenario.verdict == "error"
+    assert "the start hook's process exited 5: agent crashed" in scenario.reason
+
+
 @pytest.mark.parametrize(("client", "message"), [
     ({"listen": "0.0.0.0:8443"}, "'client.listen': '0.0.0.0' is not a loopback address"),
     ({"listen": "8443"}, "'client.listen' must be host:port"),

@@ -55,10 +55,11 @@ def test_no_scenario_is_left_without_a_fault_that_kills_it(baselines):
 
 def _profile_rules() -> set[str]:
     """Rule ids of the harness's non-normative profiles (no catalogue requirement backs them)."""
+    from margo_conformance.checks.sequence_rules import RULES as SEQUENCE_RULES
     from margo_conformance.oci.profile import RULES as PACKAGE_PROVIDER_RULES
     from margo_conformance.secrets.profile import RULES as SECRET_PROVIDER_RULES
 
-    return set(PACKAGE_PROVIDER_RULES) | set(SECRET_PROVIDER_RULES)
+    return set(PACKAGE_PROVIDER_RULES) | set(SECRET_PROVIDER_RULES) | set(SEQUENCE_RULES)
 
 
 def test_broken_requirements_are_catalogue_ids():

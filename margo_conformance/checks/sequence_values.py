@@ -59,7 +59,7 @@ def where_found(places: Iterable[tuple[str, bytes]], values: Sealed[list[str]]) 
     needles = [v.encode() for v in values.reveal() if v and len(v) >= MIN_SECRET]
     found = []
     for name, data in places:
-        for suffix, part in _decoded(data, 0):
-            if any(needle in part for needle in needles):
-                found.append(name + suffix)
+        hits = [suffix for suffix, part in _decoded(data, 0) if any(needle in part for needle in needles)]
+        # An archive holding a member that holds the value: name the member, not every layer around it.
+        found += [name + s for s in hits if not any(o != s and o.startswith(s) for o in hits)]
     return found

@@ -6,13 +6,16 @@ that daemonises and returns is fine too), `stop` runs if given and the process g
 terminated, `reset` wipes the agent's state before a fresh start. Hook placeholders (values are
 shell-quoted): {wfm_url} {mis_url} {mis_pin} {pki} {client} {client_cert} {client_key}
 {trust_bundle} {state_dir} {poll_interval} {mock_args} {python} {label_key} {label_value}
-{label_json} (`{"<key>": "<value>"}`).
+{label_json} (`{"<key>": "<value>"}`), and for the secure package download sequence
+{secret_provider_url} {secret_provider_ca} {registry_ca} (empty unless a scenario needs them).
+`output()` is what the agent wrote (its logs): for checks that no secret ever reaches them.
 """
 
 from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import os
 import shlex
 import signal
@@ -27,6 +30,10 @@ from ..errors import HarnessError
 
 HOOK_TIMEOUT = 60.0
 STOP_GRACE = 5.0
+#: Device settings a scenario may provide (hook placeholders; the bundled mock gets them as mock_args).
+DEVICE_SETTINGS = ("secret_provider_url", "secret_provider_ca", "registry_ca")
+#: Most log lines of the embedded mock kept for `output()`.
+MAX_LOG_LINES = 5000
 
 
 @dataclass
@@ -38,6 +45,8 @@ class StartOptions:
     mock_args: list[str] = field(default_factory=list)
     #: fetch the trust bundle from the harness's MIS instead of using the provisioned file
     mis: bool = False
+    #: device settings (DEVICE_SETTINGS) the scenario provisions, e.g. the secret provider's URL
+    device: dict[str, str] = field(default_factory=dict)
 
 
 class AgentControl(Protocol):
@@ -54,6 +63,24 @@ class AgentControl(Protocol):
     def change_label(self, key: str, value: str) -> None: ...
 
     def device_state(self) -> dict | None: ...
+
+    def exit_note(self) -> str: ...
+
+    def output(self) -> str: ...
+
+
+class _Captured(logging.Handler):
+    """The embedded mock's log lines, kept in memory (bounded) instead of reaching the harness's stderr."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.lines: list[str] = []
+        self.setFormatter(logging.Formatter("%(levelname)s %(message)s"))
+
+    def emit(self, record: logging.LogRecord) -> None:
+        with contextlib.suppress(Exception):
+            self.lines.append(self.format(record))
+            del self.lines[:-MAX_LOG_LINES]
 
 
 @dataclass
@@ -87,6 +114,12 @@ class EmbeddedAgent:
         self._state_dir: Path | None = None
         self._options = StartOptions()
         self._count = 0
+        self._captured = _Captured()
+        # The mock's own logger, apart from the harness's: what it logs is judged, never printed.
+        self._logger = logging.getLogger(f"margo_conformance.counterpart.embedded-agent-{id(self):x}")
+        self._logger.propagate = False
+        self._logger.setLevel(logging.INFO)
+        self._logger.addHandler(self._captured)
 
     def start(self, options: StartOptions) -> None:
         from ..mocks.client import MockClient, parse
@@ -94,6 +127,7 @@ class EmbeddedAgent:
         if options.fresh or self._state_dir is None:
             self._count += 1
             self._state_dir = self.workdir / f"agent-{self._count}"
+            self._captured.lines.clear()
         self._options = options
         args = ["--wfm-url", self.paths.wfm_url, "--pki", str(self.paths.pki), "--client", self.paths.client,
                 "--state-dir", str(self._state_dir), "--poll-interval", str(self.paths.poll_interval),
@@ -102,7 +136,7 @@ class EmbeddedAgent:
             args += ["--mis-url", self.paths.mis_url, "--mis-pin", self.paths.mis_pin]
         for fault in sorted(self.faults):
             args += ["--fault", fault]
-        self._agent = MockClient(parse(args + options.mock_args)).start()
+        self._agent = MockClient(parse(args + options.mock_args), logger=self._logger).start()
 
     def stop(self) -> None:
         if self._agent is not None:
@@ -111,7 +145,8 @@ class EmbeddedAgent:
 
     def restart(self) -> None:
         self.stop()
-        self.start(StartOptions(fresh=False, mock_args=self._options.mock_args, mis=self._options.mis))
+        self.start(StartOptions(fresh=False, mock_args=self._options.mock_args, mis=self._options.mis,
+                                device=self._options.device))
 
     def change_label(self, key: str, value: str) -> None:
         if self._state_dir is None:
@@ -126,6 +161,13 @@ class EmbeddedAgent:
 
     def device_state(self) -> dict | None:
         return self._agent.snapshot() if self._agent is not None else None
+
+    def exit_note(self) -> str:
+        return ""
+
+    def output(self) -> str:
+        """The mock's log lines since its last fresh start."""
+        return "\n".join(self._captured.lines)
 
 
 class HookAgent:
@@ -155,7 +197,8 @@ class HookAgent:
                   "client": p.client, "client_cert": str(p.client_cert), "client_key": str(p.client_key),
                   "trust_bundle": str(p.trust_bundle), "state_dir": str(self._state_dir or ""),
                   "poll_interval": f"{p.poll_interval:g}", "python": sys.executable, "label_key": "",
-                  "label_value": "", "label_json": "", **extra}
+                  "label_value": "", "label_json": "", **dict.fromkeys(DEVICE_SETTINGS, ""),
+                  **{k: v for k, v in self._options.device.items() if k in DEVICE_SETTINGS}, **extra}
         quoted = {k: shlex.quote(v) for k, v in values.items()}
         quoted["mock_args"] = " ".join(shlex.quote(a) for a in self._mock_args())
         return quoted
@@ -201,6 +244,13 @@ class HookAgent:
         if code not in (None, 0):
             raise HarnessError(f"client start hook exited {code} at once: {self._last_log_line()}")
 
+    def exit_note(self) -> str:
+        """Why the agent may be silent: its start command has exited (with its last output line)."""
+        code = self._process.poll() if self._process is not None else None
+        if code is None:
+            return ""
+        return f"; the start hook's process exited {code}: {self._last_log_line()}"
+
     def _last_log_line(self) -> str:
         if self._log is None or not self._log.is_file():
             return "(no output)"
@@ -234,7 +284,8 @@ class HookAgent:
 
     def restart(self) -> None:
         self.stop()
-        self.start(StartOptions(fresh=False, mock_args=self._options.mock_args, mis=self._options.mis))
+        self.start(StartOptions(fresh=False, mock_args=self._options.mock_args, mis=self._options.mis,
+                                device=self._options.device))
 
     def change_label(self, key: str, value: str) -> None:
         if not self.change_template:
@@ -244,6 +295,12 @@ class HookAgent:
 
     def device_state(self) -> dict | None:
         return None
+
+    def output(self) -> str:
+        """What the agent wrote to stdout and stderr since its last fresh start (its log file)."""
+        if self._log is None or not self._log.is_file():
+            return ""
+        return self._log.read_text(errors="replace")
 
 
 def _signal_group(group: int, sig: int) -> None:

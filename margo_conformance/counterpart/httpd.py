@@ -230,6 +230,7 @@ class Listener:
                 request.status, request.scripted = reply.status, reply.scripted
                 request.response_headers = list(reply.headers)
                 request.response_body = reply.body
+                request.answered_at = time.monotonic()
                 self._write(sock, reply, request.http_version, request.method, keep)
                 self.recorder.answered(request)
                 if not keep:

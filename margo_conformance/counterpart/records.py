@@ -73,6 +73,8 @@ class RequestRecord:
     status: int = 0
     response_headers: list[tuple[str, str]] = field(default_factory=list)
     response_body: bytes = b""
+    #: time.monotonic() just before the answer's first byte was written (so a client cannot have
+    #: received it earlier: timing checks measure from here)
     answered_at: float = 0.0
     #: what the counterpart did on purpose (a scripted behaviour), "" when it answered normally
     scripted: str = ""
@@ -133,7 +135,7 @@ class Recorder:
     def answered(self, record: RequestRecord) -> None:
         """The response went out: record the time, tell the listeners (evidence), wake waiters."""
         with self._cond:
-            record.answered_at = time.monotonic()
+            record.answered_at = record.answered_at or time.monotonic()
             listeners = list(self.listeners)
             self._cond.notify_all()
         _notify(listeners, record)

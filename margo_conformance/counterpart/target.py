@@ -26,7 +26,7 @@ from .settings import ClientSettings
 
 #: Optional features the bundled mock client implements; a run against it judges them all.
 BUNDLED_CLIENT_FEATURES = frozenset({"gateways", "trust-bundle-api", "content-encoding", "compose", "helm",
-                                     "custom-runtime"})
+                                     "custom-runtime", "secure-package-download"})
 #: Poll interval and bounds for the bundled mock: fast, so the suite stays quick.
 MOCK_POLL_INTERVAL = 0.05
 MOCK_CONNECT_TIMEOUT = 10.0

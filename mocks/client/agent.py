@@ -11,6 +11,7 @@ every state change (DS-030, STS-*). 429/503 pause every request until Retry-Afte
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import json
 import logging
@@ -22,6 +23,7 @@ from urllib.parse import quote
 
 from . import documents, store
 from .config import MockClientConfig
+from .credentials import SecretProvider, SecretStore
 from .identity import expected_wfm_id, own_spiffe_id, trust_domain_of
 from .oci import Puller
 from .otel import Collector, dead_endpoint
@@ -53,6 +55,11 @@ class MockClient(Reconciler):
         self.trust = Trust(config, trust_domain_of(self.own_id))
         self.collector = None if "no-otel-collector" in self.faults else Collector()
         self.runtime: Runtime | None = None
+        #: registry credentials read from the secret provider (memory only: never in state files or logs)
+        self.secret_store = SecretStore()
+        self.secret_provider = SecretProvider(config.secret_provider_url, config.secret_provider_ca, config.cert,
+                                              config.key, config.request_timeout) \
+            if config.secret_provider_url and config.secret_provider_ca else None
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._wire: Wire | None = None
@@ -84,14 +91,15 @@ class MockClient(Reconciler):
 
     def _prepare(self) -> None:
         endpoint = self.collector.start().endpoint if self.collector else dead_endpoint()
-        self.runtime = Runtime(self.config.state_dir, Puller(self.faults, self.config.request_timeout), self.faults,
-                               endpoint, self.config.request_timeout)
+        puller = Puller(self.faults, self.config.request_timeout, self.config.registry_ca or self.config.trust_bundle)
+        self.runtime = Runtime(self.config.state_dir, puller, self.faults, endpoint, self.config.request_timeout)
 
     def snapshot(self) -> dict[str, Any]:
         """What the device looks like now: adopted version, ETag, deployments, running workloads."""
         return {"manifestVersion": self.state.manifest_version, "etag": self.state.etag,
                 "deployments": {k: v.digest for k, v in self.state.deployments.items()},
-                "runtime": self.runtime.snapshot() if self.runtime else {}}
+                "runtime": self.runtime.snapshot() if self.runtime else {},
+                "secretStore": self.secret_store.presence()}
 
     # -- the loop --------------------------------------------------------------------------------
     def _loop(self) -> None:
@@ -141,6 +149,10 @@ class MockClient(Reconciler):
     # -- requests --------------------------------------------------------------------------------
     def _call(self, wire: Wire, method: str, path: str, headers: dict[str, str] | None = None,
               body: bytes | None = None) -> Answer:
+        held = self.secret_store.all() if "sends-credential-to-wfm" in self.faults else []
+        if held:
+            basic = base64.b64encode(f"{held[0].username}:{held[0].password}".encode()).decode()
+            headers = {**(headers or {}), "Authorization": f"Basic {basic}"}
         answer = wire.request(method, path, headers, body)
         problem = self._problem(answer)
         if problem is not None and "fetch-problem-type" in self.faults:

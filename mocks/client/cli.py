@@ -51,6 +51,9 @@ def _parser() -> argparse.ArgumentParser:
                    help="act as a see-thru gateway with this child device (repeatable)")
     p.add_argument("--no-placement", action="store_true", help="as a gateway, do not place gw/* deployments")
     p.add_argument("--custom-runtime", action="store_true", help="also report the custom runtime")
+    p.add_argument("--secret-provider-url", help="https:// URL of the secret provider holding registry credentials")
+    p.add_argument("--secret-provider-ca", type=Path, help="CA certificate of the secret provider's server")
+    p.add_argument("--registry-ca", type=Path, help="CA certificate of private registries (default: the trust bundle)")
     p.add_argument("--fault", action="append", default=[], metavar="NAME", help="enable a fault (repeatable)")
     p.add_argument("--list-faults", action="store_true", help="list fault names and exit")
     p.add_argument("--verbose", action="store_true", help="log what the agent does on stderr")
@@ -77,7 +80,8 @@ def config_from_args(args: argparse.Namespace) -> MockClientConfig:
         raise _UsageError("give --pki DIR, or --cert and --key")
     if args.mis_url:
         bundle = None
-    for name, path in (("--cert", cert), ("--key", key), ("--trust-bundle", bundle)):
+    for name, path in (("--cert", cert), ("--key", key), ("--trust-bundle", bundle),
+                       ("--secret-provider-ca", args.secret_provider_ca), ("--registry-ca", args.registry_ca)):
         if path is not None and not Path(path).is_file():
             raise _UsageError(f"{name} {path}: no such file")
     try:
@@ -86,7 +90,8 @@ def config_from_args(args: argparse.Namespace) -> MockClientConfig:
             mis_url=args.mis_url, mis_pin=args.mis_pin, state_dir=args.state_dir, device_id=device,
             poll_interval=args.poll_interval, max_backoff=args.max_backoff, download=args.download,
             faults=frozenset(args.fault), children=tuple(args.gateway_child), placement=not args.no_placement,
-            custom_runtime=args.custom_runtime,
+            custom_runtime=args.custom_runtime, secret_provider_url=args.secret_provider_url,
+            secret_provider_ca=args.secret_provider_ca, registry_ca=args.registry_ca,
         )
     except ValueError as exc:
         raise _UsageError(str(exc)) from None

@@ -40,6 +40,11 @@ class MockClientConfig:
     custom_runtime: bool = False
     deployment_types: tuple[str, ...] = DEFAULT_TYPES
     labels: dict[str, object] = field(default_factory=lambda: {"example.org/site": "hall-3"})
+    #: the secret provider (Vault-compatible, https) holding registry credentials, and the CA of its certificate
+    secret_provider_url: str | None = None
+    secret_provider_ca: Path | None = None
+    #: the CA of private registries (pulled over https with credentials); None: the trust bundle
+    registry_ca: Path | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "faults", check_faults(self.faults))
@@ -53,6 +58,11 @@ class MockClientConfig:
             raise ValueError(f"the WFM URL must be https:// (got {self.wfm_url!r})")
         if self.poll_interval <= 0:
             raise ValueError("the poll interval must be positive")
+        if self.secret_provider_url is not None:
+            if not self.secret_provider_url.startswith("https://"):
+                raise ValueError(f"the secret provider URL must be https:// (got {self.secret_provider_url!r})")
+            if self.secret_provider_ca is None:
+                raise ValueError("a secret provider URL needs the CA of its certificate (--secret-provider-ca)")
 
     @property
     def gateway(self) -> bool:

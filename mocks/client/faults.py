@@ -105,6 +105,18 @@ FAULTS: dict[str, str] = {
     "honour-http-cache": "does not refresh the bundle while HTTP caching says it is fresh (TB-009)",
     "strict-jwks": "rejects a bundle that holds a non-x509-svid key (TB-010)",
     "trust-without-bundle": "when the bundle endpoint answers 404, trusts the WFM certificate unverified (TB-012)",
+    # private registries (secure-package-download profile, rules SPD-CL-*)
+    "over-scoped-token": "asks the token service for pull,push on the component repository instead of pull "
+    "(SPD-CL-02)",
+    "sends-credential-to-wfm": "sends the registry credential it holds as Authorization: Basic on its requests to "
+    "the WFM (SPD-CL-04)",
+    "reports-registry-credential": "quotes the registry credential (user:password) in the error of a failed report "
+    "(SPD-CL-05)",
+    "silent-credential-failure": "when it cannot read a deployment's registry credential, reports nothing and "
+    "installs nothing (SPD-CL-05)",
+    "logs-registry-credential": "logs the registry credential it read from the secret provider (SPD-CL-06)",
+    "caches-registry-credential": "reads a registry credential once and keeps using the stored value, even after "
+    "a rotation (SPD-CL-07)",
 }
 
 

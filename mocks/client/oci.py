@@ -2,21 +2,28 @@
 
 Manifests are requested with an Accept header naming the OCI media types, blobs by digest, and
 every blob's bytes are checked against its digest before use. A 401 with a `Bearer` challenge
-is answered by fetching a token from the realm for the challenged scope (anonymous, as a public
-pull would) and retrying once. Plain HTTP: the mock only ever pulls from loopback test registries.
+is answered by fetching a token from the realm for the challenged scope and retrying once:
+anonymously (a public pull), or, for a repository the deployment holds a credential for (the
+"secure package download" profile), with that credential as Basic authentication, only to an https
+realm. Repositories with a credential are private registries, pulled over https (verified against
+the registry CA); the others are loopback test registries, pulled over plain HTTP.
 """
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
 import re
+import ssl
 import time
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
-from .wire import Answer, Unreachable, plain_request
+from .credentials import RegistryCredential
+from .wire import Answer, Unreachable, plain_request, secure_request
 
 MANIFEST_TYPES = ("application/vnd.oci.image.manifest.v1+json", "application/vnd.oci.image.index.v1+json")
 _PARAM = re.compile(r'(\w+)="([^"]*)"')
@@ -54,10 +61,13 @@ class Reference:
 class Puller:
     """Pulls manifests and blobs before a deadline; faults may skip one of the rules."""
 
-    def __init__(self, faults: frozenset[str], request_timeout: float) -> None:
+    def __init__(self, faults: frozenset[str], request_timeout: float, registry_ca: Path | None = None) -> None:
         self.faults = faults
         self.request_timeout = request_timeout
         self._tokens: dict[tuple[str, str], str] = {}
+        self._tls = ssl.create_default_context(cafile=str(registry_ca)) if registry_ca else None
+        #: "host/name" -> credential, for the deployment being installed (set by the agent, then cleared)
+        self.credentials: dict[str, RegistryCredential] = {}
 
     def manifest(self, ref: Reference, deadline: float | None) -> dict[str, Any]:
         headers = {} if "no-oci-accept" in self.faults else {"Accept": ", ".join(MANIFEST_TYPES)}
@@ -87,25 +97,33 @@ class Puller:
             raise PullError("timeout", "the component's installation timeout elapsed")
         return min(left, self.request_timeout)
 
+    def _send(self, url: str, headers: dict[str, str], deadline: float | None) -> Answer:
+        if url.startswith("https://"):
+            if self._tls is None:
+                raise PullError("registry-untrusted", "no CA is configured for private registries (--registry-ca)")
+            return secure_request(url, self._tls, "GET", headers, timeout=self._timeout(deadline))
+        return plain_request(url, "GET", headers, timeout=self._timeout(deadline))
+
     def _get(self, ref: Reference, path: str, headers: dict[str, str], deadline: float | None) -> Answer:
-        url = f"http://{ref.host}{path}"
+        credential = self.credentials.get(f"{ref.host}/{ref.name}")
+        url = f"{'https' if credential else 'http'}://{ref.host}{path}"
         scope = f"repository:{ref.name}:pull"
         token = self._tokens.get((ref.host, scope))
         sent = {**headers, **({"Authorization": f"Bearer {token}"} if token else {})}
         try:
-            answer = plain_request(url, "GET", sent, timeout=self._timeout(deadline))
+            answer = self._send(url, sent, deadline)
             if answer.status == 401 and "no-token-dance" not in self.faults:
-                token = self._token(answer.header("WWW-Authenticate") or "", ref, deadline)
+                token = self._token(answer.header("WWW-Authenticate") or "", ref, deadline, credential)
                 if token:
                     self._tokens[(ref.host, scope)] = token
-                    answer = plain_request(url, "GET", {**headers, "Authorization": f"Bearer {token}"},
-                                           timeout=self._timeout(deadline))
+                    answer = self._send(url, {**headers, "Authorization": f"Bearer {token}"}, deadline)
         except Unreachable as exc:
             code = "timeout" if "timed out" in str(exc) else "registry-unreachable"
             raise PullError(code, str(exc)) from None
         return answer
 
-    def _token(self, challenge: str, ref: Reference, deadline: float | None) -> str | None:
+    def _token(self, challenge: str, ref: Reference, deadline: float | None,
+               credential: RegistryCredential | None) -> str | None:
         if not challenge.lower().startswith("bearer "):
             return None
         params = dict(_PARAM.findall(challenge))
@@ -114,7 +132,10 @@ class Puller:
             return None
         query = {k: params[k] for k in ("service", "scope") if k in params}
         query.setdefault("scope", f"repository:{ref.name}:pull")
-        answer = plain_request(f"{realm}?{urlencode(query)}", "GET", {}, timeout=self._timeout(deadline))
+        if credential is None:
+            answer = plain_request(f"{realm}?{urlencode(query)}", "GET", {}, timeout=self._timeout(deadline))
+        else:
+            answer = self._token_with(realm, query, ref, deadline, credential)
         if answer.status != 200:
             return None
         try:
@@ -122,3 +143,21 @@ class Puller:
         except ValueError:
             return None
         return data.get("token") or data.get("access_token")
+
+    def _token_with(self, realm: str, query: dict[str, str], ref: Reference, deadline: float | None,
+                    credential: RegistryCredential) -> Answer:
+        """The token request of a private pull: Basic credential, to an https realm only."""
+        if not realm.startswith("https://") or self._tls is None:
+            raise PullError("registry-auth-failed", f"{ref.host}/{ref.name}: the token realm is not https; the "
+                                                    "credential is not sent")
+        if "over-scoped-token" in self.faults:
+            query = {**query, "scope": f"repository:{ref.name}:pull,push"}
+        basic = base64.b64encode(f"{credential.username}:{credential.password}".encode()).decode()
+        answer = secure_request(f"{realm}?{urlencode(query)}", self._tls, "GET", {"Authorization": f"Basic {basic}"},
+                                timeout=self._timeout(deadline))
+        if answer.status != 200:
+            shown = f" ({credential.username}:{credential.password})" if "reports-registry-credential" in self.faults \
+                else ""
+            raise PullError("registry-auth-failed", f"{ref.host}/{ref.name}: the token service refused the device's "
+                                                    f"credential{shown} (HTTP {answer.status})")
+        return answer

@@ -18,7 +18,7 @@ from urllib.parse import quote
 
 import yaml
 
-from . import documents, store
+from . import credentials, documents, store
 from .content import SUPPORTED, IntegrityError, bundle_files, decode, digest_of, verify
 from .eligibility import eligible
 from .runtime import ComponentResult
@@ -241,6 +241,15 @@ class Reconciler:
             self._report(wire, deployment_id, "failed", applied.adopted, [{"name": n, "state": "failed"}
                                                                           for n in names], refusal, device)
             return
+        unavailable = self._registry_credentials(document, name)
+        if unavailable is not None:
+            applied.state = "failed"
+            if "silent-credential-failure" in self.faults:
+                self.log.info("deployment %s: %s", deployment_id, unavailable["message"])
+                return
+            self._report(wire, deployment_id, "failed", applied.adopted, [{"name": n, "state": "failed"}
+                                                                          for n in names], unavailable, device)
+            return
         if "installed-before-pull" in self.faults:
             self._report(wire, deployment_id, "installed", applied.adopted,
                          [{"name": n, "state": "installed"} for n in names], device_id=device)
@@ -271,6 +280,28 @@ class Reconciler:
         if overall == "failed" and "overall-not-most-severe" in self.faults:
             overall, error = "installed", None
         self._report(wire, deployment_id, overall, applied.adopted, components, error, device)
+
+    def _registry_credentials(self, document: dict, name: str) -> dict[str, str] | None:
+        """Read the credentials the deployment references (SVID login at the secret provider) into the secret
+        store and hand them to the puller; the error to report when one cannot be read."""
+        assert self.runtime is not None
+        found: dict[str, credentials.RegistryCredential] = {}
+        for repository, path in credentials.references(document).items():
+            held = self.secret_store.get(path) if "caches-registry-credential" in self.faults else None
+            if held is None:
+                if self.secret_provider is None:
+                    return documents.error("registry-credential-unavailable", name, f"the deployment references "
+                                           f"{path}, but no secret provider is configured", self.faults)
+                try:
+                    held = self.secret_provider.read(path)
+                except credentials.CredentialUnavailable as exc:
+                    return documents.error("registry-credential-unavailable", name, str(exc), self.faults)
+                self.secret_store.put(path, held)
+            if "logs-registry-credential" in self.faults:
+                self.log.warning("registry credential for %s: %s:%s", repository, held.username, held.password)
+            found[repository] = held
+        self.runtime.puller.credentials = found
+        return None
 
     def _refusal(self, document: dict, name: str) -> dict[str, str] | None:
         """Why the device will not install this deployment (eligibility, strictness faults), if it will not."""

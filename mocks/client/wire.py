@@ -119,6 +119,22 @@ def plain_request(url: str, method: str = "GET", headers: dict[str, str] | None 
             conn.close()
 
 
+def secure_request(url: str, context: ssl.SSLContext, method: str = "GET", headers: dict[str, str] | None = None,
+                   timeout: float = 10.0) -> Answer:
+    """An HTTPS request (private registry, its token service), the server verified by `context`."""
+    parts = urlsplit(url)
+    path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+    conn = http.client.HTTPSConnection(parts.hostname or "127.0.0.1", parts.port or 443, context=context,
+                                       timeout=timeout)
+    try:
+        return _read(conn, method, path, dict(headers or {}), None)
+    except (TimeoutError, OSError, http.client.HTTPException) as exc:
+        raise Unreachable(f"{method} {parts.scheme}://{parts.netloc}{parts.path}: {type(exc).__name__}") from None
+    finally:
+        with contextlib.suppress(OSError):
+            conn.close()
+
+
 def spki_pin_of(der: bytes) -> str:
     cert = x509.load_der_x509_certificate(der)
     spki = cert.public_key().public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)

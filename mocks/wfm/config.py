@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import secrets
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -33,6 +33,8 @@ class MockWfmConfig:
     operator_token: str = field(default_factory=secrets.token_urlsafe, repr=False)
     extra_trust: tuple[Path, ...] = ()
     server_identity: tuple[Path, Path] | None = None
+    #: path -> stored credential value; only the fault embed-registry-credential reads secrets (a correct WFM never)
+    secret_source: Callable[[str], dict | None] | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
         # Normalise and validate here so a bad configuration fails before any socket is opened.
@@ -46,6 +48,8 @@ class MockWfmConfig:
                 raise ValueError(f"fault {fault} needs server_identity (MockWfmConfig.from_pki sets it)")
         if "trust-foreign-ca" in self.faults and not self.extra_trust:
             raise ValueError("fault trust-foreign-ca needs extra_trust (MockWfmConfig.from_pki sets it)")
+        if "embed-registry-credential" in self.faults and self.secret_source is None:
+            raise ValueError("fault embed-registry-credential needs secret_source (the run's secret provider)")
 
     @classmethod
     def from_pki(cls, pki: TestPki, faults: Iterable[str] = frozenset(), **overrides: object) -> MockWfmConfig:

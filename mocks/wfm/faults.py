@@ -103,6 +103,11 @@ FAULTS: dict[str, str] = {
     "discovery-no-trust-domain": "the discovery document has no trustDomain (TB-003)",
     "discovery-http-uri": "the discovery document's trustBundleUri is an http:// URL (TB-001)",
     "bundle-no-x509-keys": "the SPIFFE bundle carries only a jwt-svid key, no x509-svid authority (TB-001)",
+    # registry credential references (secure-package-download profile, rules SPD-WFM-*)
+    "embed-registry-credential": "resolves each registry credential reference with its own secret-provider access "
+    "and serves the password as a deployment parameter (SPD-WFM-02)",
+    "drop-credential-references": "serves deployments without their x-margo-conformance-extensions block, dropping "
+    "the registry credential references (SPD-WFM-01)",
 }
 
 

@@ -33,7 +33,7 @@ class MockWfm:
     def __init__(self, config: MockWfmConfig, logger: logging.Logger | None = None) -> None:
         self.config = config
         self.logger = logger or logging.getLogger("margo_conformance.mocks.wfm")
-        self.state = WfmState(config.faults)
+        self.state = WfmState(config.faults, config.secret_source)
         self._api_server: TlsHttpServer | None = None
         self._operator_server: PlainHttpServer | None = None
         self._threads: list[threading.Thread] = []

@@ -10,6 +10,7 @@ import copy
 import re
 import threading
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -66,8 +67,10 @@ def deployment_id_of(yaml_bytes: bytes) -> str:
 class WfmState:
     """All clients' records plus the lock that guards them."""
 
-    def __init__(self, faults: frozenset[str] = frozenset()) -> None:
+    def __init__(self, faults: frozenset[str] = frozenset(), secret_source: Callable[[str], dict | None] | None = None
+                 ) -> None:
         self.faults = faults
+        self.secret_source = secret_source
         self.lock = threading.RLock()
         self._clients: dict[str, ClientState] = {}
 
@@ -110,7 +113,8 @@ class WfmState:
             if edit and "edit-reissues-id" in self.faults:
                 client.deployments.pop(served_id, None)
                 served_id = client.aliases[deployment_id] = str(uuid.uuid4())
-            data = render(raw, self.faults, new_id=served_id if served_id != deployment_id else None)
+            data = render(raw, self.faults, new_id=served_id if served_id != deployment_id else None,
+                          resolve=self.secret_source)
             client.versions.setdefault(served_id, {})[self.digest(data)] = data
             if not (edit and "stale-digest-after-edit" in self.faults):
                 client.deployments[served_id] = data
