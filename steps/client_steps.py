@@ -1226,21 +1226,24 @@ def keeps_old_bundle(cw: ClientWorld) -> None:
 @then("the client under test refuses the WFM's SVID from the replaced anchor")
 def refuses_old_anchor(cw: ClientWorld) -> None:
     refetch = next(r for r in cw.observer.requests("mis") if r.seq == cw.marks["refetched"])
+    cw.observer.recorder.wait_for(lambda: refetch.answered_at, cw.target.timeout_s, "the bundle refresh's answer")
     # A client may have a poll in flight while it takes the new bundle in: judge later connections.
     when = refetch.answered_at + cw.target.poll_interval_s
 
-    def later() -> list:
-        return [c for c in cw.observer.connections() if c.at > when and c.closed_at is not None]
+    def outcome() -> tuple[str, list[RequestRecord]] | None:
+        after = {c.id: c for c in cw.observer.connections() if c.at > when}
+        served = [r for r in cw.observer.requests("wfm") if r.connection in after]
+        if served:
+            return "served", served
+        return ("refused", []) if any(c.closed_at is not None for c in after.values()) else None
 
-    with contextlib.suppress(WaitTimeout):  # judged below from what was seen
-        cw.observer.recorder.wait_for(lambda: len(later()) >= 2, cw.target.timeout_s,
-                                      "two connections to the WFM after the rotation")
-    if not later():
-        raise HarnessError("the client did not connect to the WFM after the bundle rotation")
-    ids = {c.id for c in later()}
-    served = [r for r in cw.observer.requests("wfm") if r.connection in ids]
-    expect(not served, "TB-008", f"after the rotation the client still sent {served[0].describe()} to a WFM whose SVID "
-           "chains only to the replaced anchor; new anchors replace old ones" if served else "")
+    try:
+        found, served = cw.observer.recorder.wait_for(outcome, cw.target.timeout_s,
+                                                      "a connection to the WFM after the rotation")
+    except WaitTimeout:
+        raise HarnessError("the client did not connect to the WFM after the bundle rotation") from None
+    expect(found == "refused", "TB-008", f"after the rotation the client still sent {served[0].describe()} to a WFM "
+           "whose SVID chains only to the replaced anchor; new anchors replace old ones" if served else "")
 
 
 @then("the client under test accepts the WFM's SVID from the new anchor")

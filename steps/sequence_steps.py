@@ -207,7 +207,7 @@ def seq(request: pytest.FixtureRequest, margo_run: Any, margo_redactor: Any) -> 
     missing = sorted(role for role in parties if role not in margo_run.targets)
     if missing:
         raise HarnessError(f"the sequence needs the {', '.join(missing)} target(s), which this run did not start")
-    reason = missing_profile({role: margo_run.targets[role] for role in parties})
+    reason = missing_profile({role: margo_run.targets[role] for role in parties}) or _foreign_trust(margo_run, judged)
     if reason:
         pytest.skip(reason)
     world = SequenceWorld(request, margo_run, judged, sorted(t[5:] for t in tags if t.startswith("rule:")),
@@ -218,6 +218,17 @@ def seq(request: pytest.FixtureRequest, margo_run: Any, margo_redactor: Any) -> 
         yield world
     finally:
         _clean_up(world)
+
+
+def _foreign_trust(run: Any, judged: str) -> str:
+    """Why a client under test cannot log in to the run's secret provider: its SVID is of another trust domain."""
+    client, provider = run.targets.get("client"), run.targets.get("secret-provider")
+    if judged != "client" or client is None or provider is None:
+        return ""
+    if client.trust_bundle.read_bytes() != provider.trust_bundle.read_bytes():
+        return ("the client under test was provisioned from another PKI than the secret provider's device roles "
+                "trust, so its SVID cannot log in; give the run one PKI (client.pki)")
+    return ""
 
 
 def _clean_up(world: SequenceWorld) -> None:

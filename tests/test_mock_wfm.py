@@ -50,6 +50,13 @@ def deployment_yaml(dep_id: str = DEP_A, revision: str = "1.0.0", device_id: str
     ).encode()
 
 
+#: A deployment that references its registry credential (secure-package-download profile), and the value behind it.
+REFERENCING = deployment_yaml() + (b"  x-margo-conformance-extensions:\n    registryCredentials:\n"
+                                   b"    - repository: oci://registry.test/hello\n"
+                                   b"      secretRef: {provider: vault, path: secret/data/registries/hello}\n")
+PLANTED = "MARGO-CANARY-7f3d-wfm-probe"
+
+
 def capabilities(device_id: str = "dev-1", **extra: object) -> dict:
     props = {"id": device_id, "vendor": "Acme", "modelNumber": "M1", "serialNumber": "S1"}
     return {"properties": {**props, **extra}}
@@ -113,7 +120,10 @@ def make_env(pki: pki_module.TestPki) -> Iterator[Callable[..., Env]]:
     envs: list[Env] = []
 
     def make(*faults: str) -> Env:
-        env = Env(pki, MockWfm(MockWfmConfig.from_pki(pki, faults=faults)).start())
+        # the fault that resolves credential references needs somewhere to read them (a run: its secret provider)
+        source = {"secret_source": lambda path: {"username": "robot", "password": PLANTED}} \
+            if "embed-registry-credential" in faults else {}
+        env = Env(pki, MockWfm(MockWfmConfig.from_pki(pki, faults=faults, **source)).start())
         envs.append(env)
         return env
 
@@ -152,7 +162,8 @@ def test_unknown_fault_is_rejected_with_the_valid_names(pki: pki_module.TestPki)
 def test_every_fault_names_the_rule_it_breaks() -> None:
     assert len(FAULTS) >= 40
     for name, text in FAULTS.items():
-        assert re.search(r"\b[A-Z]{2,4}-\d{3}\b", text), name
+        # a catalogue requirement, or a rule of the non-normative secure-package-download profile
+        assert re.search(r"\b[A-Z]{2,4}-\d{3}\b|\bSPD-[A-Z]+-\d{2}\b", text), name
 
 
 def test_config_from_pki_and_token_not_in_repr(pki: pki_module.TestPki) -> None:
@@ -822,6 +833,9 @@ NEW_PROBES: dict[str, Callable[[Env], bool]] = {
     "discovery-http-uri": lambda env: not _trust(env, "/.well-known/margo")["trustBundleUri"].startswith("https://"),
     "bundle-no-x509-keys": lambda env: all(k.get("use") != "x509-svid"
                                            for k in _trust(env, "/.well-known/spiffe/bundle.json")["keys"]),
+    "embed-registry-credential": lambda env: PLANTED.encode() in _served_yaml(env, REFERENCING).content,
+    "drop-credential-references": lambda env: "x-margo-conformance-extensions" not in _served_document(
+        env, REFERENCING)["spec"],
 }
 PROBES.update(NEW_PROBES)
 

@@ -278,6 +278,9 @@ def test_a_registry_run_writes_no_credential_and_no_token(tmp_path, monkeypatch)
     assert verdicts.pop("a-token-for-repository-a-does-not-open-repository-b") == "fail"
     assert verdicts.pop("a-pull-only-credential-cannot-push") == "fail"
     assert verdicts.pop("after-rotation-the-new-secret-works-and-the-old-one-is-refused") == "fail"
+    # the secure package download sequence, judged on the registry: the device's pull credential pushes too
+    assert verdicts.pop("the-credential-the-secret-provider-holds-for-a-device-pulls-the-component-and-opens-nothing-"
+                        "else") == "fail"
     assert set(verdicts.values()) == {"pass"}
     assert len(issued) >= 4  # publisher, reader-a and the administrator's credentials
     files = [p for p in (tmp_path / "run").rglob("*") if p.is_file()]

@@ -91,6 +91,8 @@ def test_the_challenge_points_at_the_relay_and_the_token_request_passes_through(
     assert scopes_of(token_request) == [f"repository:{REPO}:pull"]
     last = relay.requests()[-1]
     assert bearer_claims(last)["access"] == [{"type": "repository", "name": REPO, "actions": ["pull"]}]
+    # The evidence log hears of an exchange just after its answer went out: wait for the third, bounded.
+    relay.recorder.wait_for(lambda: len(relay.log.exchanges) == 3 or None, 5, "the third exchange in the log")
     assert [e.id for e in relay.log.exchanges] == ["r0001", "r0002", "r0003"]
 
 

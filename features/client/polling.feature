@@ -30,6 +30,7 @@ Feature: Polling the desired state
     When the harness's WFM is unreachable for 0.5 seconds
     And the harness's WFM assigns deployment "late"
     Then the client under test tried to reach the WFM during the outage
+    And the client under test comes back to the WFM after the outage
     And the client under test reports "installed" for deployment "late"
 
   @req:DS-026 @req:DS-028

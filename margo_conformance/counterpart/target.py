@@ -165,9 +165,14 @@ def _pki(env: Any, settings: ClientSettings) -> pki_module.TestPki:
     if settings.pki is None:
         return env.pki
     try:
-        return pki_module.load(settings.pki)
+        loaded = pki_module.load(settings.pki)
     except (OSError, ValueError, KeyError) as exc:
         raise ConfigError(f"{settings.source}: 'client.pki' {settings.pki}: cannot read the PKI ({exc})") from None
+    if env._pki is None:
+        # One trust domain per run: parties started after the client (the registry and the secret provider
+        # of the secure package download sequence) must trust the SVIDs the device was provisioned with.
+        env._pki = loaded
+    return loaded
 
 
 def _counterpart_config(test_pki: pki_module.TestPki, settings: ClientSettings) -> CounterpartConfig:
