@@ -54,6 +54,9 @@ def _run_parser(sub: argparse._SubParsersAction) -> None:
     run.add_argument("--fault", action="append", default=[], metavar="ROLE:NAME",
                      help="inject a named fault into a bundled mock, to prove scenarios can fail")
     run.add_argument("--quiet", action="store_true", help="no progress lines")
+    run.add_argument("--jobs", default="auto", metavar="N|auto",
+                     help="worker processes (default auto: min(2, CPUs) when every target is a bundled mock, "
+                     "else 1; vendor endpoints are never judged concurrently)")
     run.add_argument("--expected-failures", type=Path, metavar="FILE",
                      help="known failures (scenario or requirement ids, each with a reason): exit 0 unless a new "
                      "one appears; see docs/ci-gating.md")
@@ -74,6 +77,17 @@ def _mock_parser(sub: argparse._SubParsersAction) -> None:
     remove = action.add_parser("remove", help="remove a deployment from a client")
     remove.add_argument("--client", required=True, help="the client's SPIFFE ID")
     remove.add_argument("--deployment", required=True, help="the deployment id")
+    package = action.add_parser("deploy-package", help="import a package from a registry and deploy it to a device "
+                                "(registry credential from MARGO_REGISTRY_USERNAME/MARGO_REGISTRY_PASSWORD); "
+                                "exit 1 when the WFM refuses")
+    package.add_argument("--client", required=True, help="the client's SPIFFE ID")
+    package.add_argument("--device", required=True, help="the deviceId the client reported")
+    package.add_argument("--registry", required=True, help="the registry's https:// URL")
+    package.add_argument("--repository", required=True, help="the package's repository")
+    package.add_argument("--tag", required=True, help="the package's tag (its metadata.version)")
+    package.add_argument("--registry-ca", type=Path, help="PEM CA certificate(s) for the registry")
+    package.add_argument("--parameters", type=Path, help="JSON file: parameter name -> value")
+    package.add_argument("--deployment", default="", help="change this deployment's values instead")
 
 
 def _pki_parser(sub: argparse._SubParsersAction) -> None:
@@ -185,8 +199,12 @@ def _cmd_run(args: argparse.Namespace) -> int:
     if faults and config.client is not None and config.client.remote and "client" in faults:
         raise ConfigError("--fault client:...: faults apply to the bundled mock client, "
                           "but [client] runs a remote agent")
+    from .jobs import parse_jobs
+
+    jobs = parse_jobs(args.jobs)
     request = RunRequest(config=config, selection=selection, output=args.output, faults=faults,
-                         progress=None if args.quiet else _progress, expected_failures=args.expected_failures)
+                         progress=None if args.quiet else _progress, expected_failures=args.expected_failures,
+                         jobs=jobs)
     outcome = execute(request)
     _summary(outcome)
     return outcome.exit_code

@@ -35,7 +35,8 @@ _SCHEMA: dict[str, Any] = {
         "trust_bundle": str,
         "clients": dict,
         "negative": dict,
-        "operator": {"mode": str, "assign": str, "remove": str, "timeout": (int, float)},
+        "issuer": dict,
+        "operator": {"mode": str, "assign": str, "remove": str, "deploy_package": str, "timeout": (int, float)},
     },
     # Non-normative profile "secure package download": which secret provider plays the role.
     "secret-provider": {"implementation": str, "binary": str},
@@ -61,6 +62,8 @@ class OperatorConfig:
     mode: str = "command"
     assign: str = ""
     remove: str = ""
+    #: optional: import a package from a registry and deploy it to a device (application-import scenarios)
+    deploy_package: str = ""
     timeout_s: float = 120.0
 
 
@@ -71,6 +74,8 @@ class RemoteWfmConfig:
     clients: dict[str, IdentityConfig]
     negative: dict[str, IdentityConfig]
     operator: OperatorConfig
+    #: The CA issuing the trust domain's client SVIDs (optional): lets the harness mint short-lived ones.
+    issuer: IdentityConfig | None = None
 
 
 @dataclass(frozen=True)
@@ -255,6 +260,7 @@ def _remote_wfm(
         clients={k: _identity(v, base, source, f"wfm.clients.{k}", environ) for k, v in clients.items()},
         negative={k: _identity(v, base, source, f"wfm.negative.{k}", environ) for k, v in negative.items()},
         operator=_operator(section.get("operator", {}), source),
+        issuer=_identity(section["issuer"], base, source, "wfm.issuer", environ) if "issuer" in section else None,
     )
 
 
@@ -270,6 +276,7 @@ def _operator(section: dict[str, Any], source: str) -> OperatorConfig:
         mode=mode,
         assign=section.get("assign", ""),
         remove=section.get("remove", ""),
+        deploy_package=section.get("deploy_package", ""),
         timeout_s=float(section.get("timeout", 120.0)),
     )
 

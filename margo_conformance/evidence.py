@@ -108,12 +108,15 @@ class EvidenceRecorder:
     #: role -> identity name -> SPIFFE ID, to say who the harness was in each exchange.
     identities: dict[str, dict[str, str]] = field(default_factory=dict)
     records: list[dict[str, Any]] = field(default_factory=list)
+    #: Prepended to each exchange id (`j2` makes `wfm-j2x0007`): parallel workers number their
+    #: exchanges independently, and evidence ids must stay unique in the run.
+    id_prefix: str = ""
 
     def record(self, role: str, exchange: Exchange, *, scenario: str = "", step: int | None = None,
                phase: str = "step") -> str:
         """Store one exchange; returns its evidence id (`<role>-<exchange id>`, unique in the run)."""
         r = self.redactor
-        evidence_id = f"{role}-{exchange.id}"
+        evidence_id = f"{role}-{self.id_prefix}{exchange.id}"
         record: dict[str, Any] = {
             "id": evidence_id,
             "role": role,

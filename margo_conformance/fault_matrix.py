@@ -19,16 +19,21 @@ from pathlib import Path
 import yaml
 
 from .config import RunConfig
+from .jobs import parse_jobs
 from .runner import RunRequest, execute
 from .selection import Selection
 
 
-def run_once(role: str, faults: frozenset[str]) -> dict[str, str]:
-    """Scenario id -> verdict, for one run of `role`'s scenarios against its mock with `faults`."""
+def run_once(role: str, faults: frozenset[str], jobs: int | None = None) -> dict[str, str]:
+    """Scenario id -> verdict, for one run of `role`'s scenarios against its mock with `faults`.
+
+    `jobs` as `run --jobs` (None: auto, parallel on a multi-core machine): a fault is switched on in
+    every worker's mock, and a parallel run gives the verdicts of a serial one.
+    """
     with tempfile.TemporaryDirectory(prefix="margo-fault-") as out:
         outcome = execute(RunRequest(
             config=RunConfig(), selection=Selection(roles=frozenset({role})),
-            output=Path(out) / "run", faults={role: faults} if faults else {},
+            output=Path(out) / "run", faults={role: faults} if faults else {}, jobs=jobs,
         ))
     return {s.id: s.verdict for s in outcome.result.scenarios}
 
@@ -63,12 +68,15 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--role", default="wfm")
     parser.add_argument("--fault", action="append", default=[])
+    parser.add_argument("--jobs", default="auto", help="worker processes per run, as `run --jobs` (default auto)")
     args = parser.parse_args(argv)
+    jobs = parse_jobs(args.jobs)
     names = fault_names(args.role)
-    baseline = run_once(args.role, frozenset())
+    baseline = run_once(args.role, frozenset(), jobs)
     draft: dict[str, dict] = {}
     for name in args.fault or sorted(names):
-        draft[name] = {"description": names[name], "kills": killed(baseline, run_once(args.role, frozenset({name})))}
+        verdicts = run_once(args.role, frozenset({name}), jobs)
+        draft[name] = {"description": names[name], "kills": killed(baseline, verdicts)}
         print(f"{name}: {len(draft[name]['kills'])} scenarios", file=sys.stderr)
     yaml.safe_dump({args.role: draft}, sys.stdout, sort_keys=False, width=120)
     return 0

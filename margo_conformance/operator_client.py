@@ -7,6 +7,9 @@ vendor's WFM (remote mode), so the command-template path is exercised end to end
 from __future__ import annotations
 
 import argparse
+import json
+import os
+import sys
 from urllib.parse import quote
 
 import httpx
@@ -24,9 +27,48 @@ def _token(args: argparse.Namespace) -> str:
     return token
 
 
+def _package_body(args: argparse.Namespace) -> bytes:
+    """The operator API's package request; the credential comes from the environment only."""
+    def read(path, what: str) -> str:
+        try:
+            return path.read_text() if path is not None and str(path) not in ("", ".") else ""
+        except OSError as exc:
+            raise ConfigError(f"--{what} {path}: cannot read ({exc.strerror})") from None
+
+    try:
+        parameters = json.loads(read(args.parameters, "parameters") or "{}")
+    except ValueError:
+        raise ConfigError(f"--parameters {args.parameters}: is not JSON") from None
+    body = {"deviceId": args.device, "registry": args.registry, "repository": args.repository, "tag": args.tag,
+            "registryCa": read(args.registry_ca, "registry-ca") or None, "parameters": parameters,
+            "username": os.environ.get("MARGO_REGISTRY_USERNAME", ""),
+            "password": os.environ.get("MARGO_REGISTRY_PASSWORD", ""), "deploymentId": args.deployment or None}
+    return json.dumps(body).encode()
+
+
 def operate(args: argparse.Namespace) -> int:
     base = args.url.rstrip("/") + "/operator/v1/clients/" + quote(args.client, safe="")
     headers = {"Authorization": f"Bearer {_token(args)}"}
+    if args.action == "deploy-package":
+        body = _package_body(args)
+        try:
+            with httpx.Client(timeout=60.0) as client:
+                response = client.post(f"{base}/packages", content=body,
+                                       headers={**headers, "Content-Type": "application/json"})
+        except httpx.HTTPError as exc:
+            raise HarnessError(f"mock operator API at {args.url}: {type(exc).__name__}: {exc}") from None
+        if response.status_code == 422:  # the WFM refused: exit 1 with the reason
+            try:
+                detail = str(response.json().get("detail", ""))
+            except ValueError:
+                detail = response.text.strip()[:200]
+            print(f"refused: {detail}", file=sys.stderr)
+            return 1
+        if response.status_code != 201:
+            raise HarnessError(f"mock operator API answered {response.status_code} to deploy-package: "
+                               f"{response.text.strip()[:200]}")
+        print(response.json().get("deploymentId", ""))
+        return 0
     try:
         with httpx.Client(timeout=10.0) as client:
             if args.action == "assign":

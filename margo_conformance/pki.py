@@ -12,6 +12,8 @@ layout on disk is the contract between the harness, the bundled mocks and a vend
     servers/<name>/...            TLS server certificates of harness services on loopback (no SPIFFE ID;
                                   SANs 127.0.0.1 and localhost), e.g. the package provider
     negative/foreign-ca-root.pem  the foreign CA's certificate (public), for faults that trust it
+    issuer/ca.pem, issuer/key.pem the intermediate CA that issued the SVIDs, and its key: lets the harness
+                                  mint short-lived SVIDs during a run (TLS-005); a test PKI's key, like all here
     accepted-clients.txt          SPIFFE IDs on the WFM's accepted-client policy (clients, optional material,
                                   and the negative material that only something other than the policy may refuse)
 """
@@ -98,6 +100,8 @@ class TestPki:
     negative: dict[str, Identity] = field(default_factory=dict)
     optional: dict[str, Identity] = field(default_factory=dict)
     servers: dict[str, Identity] = field(default_factory=dict)
+    #: The issuing (intermediate) CA, with its key: the harness mints short-lived SVIDs from it.
+    issuer: Identity | None = None
 
     @property
     def accepted_client_ids(self) -> list[str]:
@@ -130,6 +134,7 @@ class TestPki:
             "negative": {k: rel(v) for k, v in self.negative.items()},
             "optional": {k: rel(v) for k, v in self.optional.items()},
             "servers": {k: rel(v) for k, v in self.servers.items()},
+            **({"issuer": rel(self.issuer)} if self.issuer else {}),
         }
 
 
@@ -205,11 +210,13 @@ def _make_ca(common_name: str, parent: _Issuer | None, now: dt.datetime) -> _Iss
 
 def _make_leaf(
     issuer: _Issuer, spiffe_id: str | None, common_name: str, now: dt.datetime, *, expired: bool = False,
-    rsa_bits: int | None = None,
+    rsa_bits: int | None = None, lifetime: dt.timedelta | None = None,
 ) -> tuple[x509.Certificate, PrivateKey]:
     """An X.509-SVID leaf: not a CA, digitalSignature only, exactly one URI SAN (IDN-012)."""
     key = _new_key(rsa_bits)
     not_before, not_after = _validity(now, expired)
+    if lifetime is not None:
+        not_after = now + lifetime
     builder = (
         x509.CertificateBuilder()
         .subject_name(_name(common_name, "margo-conformance test PKI"))
@@ -356,6 +363,7 @@ def generate(
         cert, key = _make_leaf(inter, sid, f"client {name}", now, rsa_bits=3072)
         pki.optional[name] = _store(root / "optional" / name, name, sid, cert, key, [inter.cert], note)
 
+    pki.issuer = _store_issuer(root / "issuer", inter)
     # The foreign CA's certificate (public only): lets a mock's fault trust it on purpose.
     (root / "negative" / "foreign-ca-root.pem").write_bytes(_pem(foreign.cert))
     (root / "accepted-clients.txt").write_text("\n".join(pki.policy_client_ids) + "\n")
@@ -381,4 +389,35 @@ def load(root: Path) -> TestPki:
         negative={k: ident(v) for k, v in data["negative"].items()},
         optional={k: ident(v) for k, v in data.get("optional", {}).items()},
         servers={k: ident(v) for k, v in data.get("servers", {}).items()},
+        issuer=ident(data["issuer"]) if "issuer" in data else None,
     )
+
+
+def _store_issuer(folder: Path, issuer: _Issuer) -> Identity:
+    folder.mkdir(parents=True, exist_ok=True)
+    cert_path, key_path = folder / "ca.pem", folder / "key.pem"
+    cert_path.write_bytes(_pem(issuer.cert))
+    _write_private(key_path, issuer.key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
+    return Identity(name="issuer", spiffe_id=None, cert=cert_path, key=key_path,
+                    fingerprint_sha256=issuer.cert.fingerprint(hashes.SHA256()).hex(),
+                    not_after=issuer.cert.not_valid_after_utc.isoformat(),
+                    note="issuing CA of the trust domain's SVIDs (test PKI)")
+
+
+def mint_short_lived(issuer_cert: Path, issuer_key: Path, spiffe_id: str, lifetime_s: float,
+                     folder: Path, name: str) -> Identity:
+    """A client SVID that expires `lifetime_s` from now, issued by the given CA.
+
+    Judging what a peer does once a credential it accepted has expired (TLS-005) needs one that
+    expires *during* the scenario; it can only be minted then. `issuer_cert` may hold the issuing
+    CA followed by further intermediates: the chain file carries them all after the leaf.
+    """
+    chain = x509.load_pem_x509_certificates(issuer_cert.read_bytes())
+    key = serialization.load_pem_private_key(issuer_key.read_bytes(), password=None)
+    if not isinstance(key, ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey):
+        raise ValueError(f"{issuer_key}: the issuing key must be an ECDSA or RSA key")
+    now = dt.datetime.now(dt.UTC)
+    cert, leaf_key = _make_leaf(_Issuer(chain[0], key), spiffe_id, f"short-lived {name}", now,
+                                lifetime=dt.timedelta(seconds=lifetime_s))
+    return _store(folder, name, spiffe_id, cert, leaf_key, chain, "client SVID that expires during the scenario")

@@ -60,6 +60,14 @@ class RunContext:
     seed: int | None = None
     #: role -> optional features its target implements (a bundled mock's, or what the config declares).
     role_features: dict[str, frozenset[str]] = field(default_factory=dict)
+    #: A parallel run's share (parallel.py): only scenarios whose base id (outline without its Examples
+    #: row) is here run in this process; the others belong to another worker and are left out silently.
+    only: frozenset[str] | None = None
+    #: Told, after collection, every selected scenario in run order and this process's own share
+    #: (parallel workers report both, so the parent can order results and account for every scenario).
+    on_collected: Callable[[list[str], list[ScenarioMeta]], None] | None = None
+    #: Prepended to the exchange part of evidence ids (`wfm-j2x0007`), unique per parallel worker.
+    evidence_prefix: str = ""
 
 
 def scenario_meta(item: pytest.Item, features_root: Path) -> ScenarioMeta | None:
@@ -115,7 +123,7 @@ class ConformancePlugin:
         self._current: tuple[str, StepResult, float] | None = None
         self._total = 0
         #: Every exchange of the run, redacted, with the scenario and step it happened in.
-        self.evidence = EvidenceRecorder(identities=spiffe_map(ctx.targets))
+        self.evidence = EvidenceRecorder(identities=spiffe_map(ctx.targets), id_prefix=ctx.evidence_prefix)
         self._scenario: tuple[str, str] = ("", "outside")  # (scenario id, phase) while an item runs
         for role, target in ctx.targets.items():
             target.log.listeners.append(functools.partial(self._on_exchange, role))
@@ -157,6 +165,11 @@ class ConformancePlugin:
                 drop.append(item)
         if drop:
             config.hook.pytest_deselected(items=drop)
+        if self.ctx.only is not None:
+            selected = [self.meta[item.nodeid].id for item in keep]
+            keep = [item for item in keep if base_id(self.meta[item.nodeid].id) in self.ctx.only]
+            if self.ctx.on_collected is not None:
+                self.ctx.on_collected(selected, [self.meta[item.nodeid] for item in keep])
         items[:] = keep
         self._total = len(keep)
         for item in keep:

@@ -23,6 +23,9 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+from .known_secrets import KnownSecrets
+from .pair_spans import candidate_spans
+
 REDACTED = "[REDACTED]"
 
 #: Headers whose whole value is a credential. For Authorization-like headers the scheme is kept.
@@ -65,6 +68,20 @@ _USERINFO = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://)([^/\s:@]+):([^/\s@]+)@")
 
 #: Learned secrets shorter than this are not scrubbed by value (too many false hits).
 MIN_LEARNED = 6
+#: `text()` memoises results for strings up to this length, at most this many at a time.
+_MEMO_MAX_LEN, _MEMO_MAX_ENTRIES = 1024, 20_000
+
+
+def keyword_spans(value: str) -> list[list[int]]:
+    """Windows around every keyword, wide enough for a name before it and a token after it (any text)."""
+    spans: list[list[int]] = []
+    for hit in _KEYWORD.finditer(value):
+        start, end = max(0, hit.start() - _WINDOW_BEFORE), hit.end() + _WINDOW_AFTER
+        if spans and start <= spans[-1][1]:
+            spans[-1][1] = max(spans[-1][1], end)
+        else:
+            spans.append([start, end])
+    return spans
 
 
 def is_secret_name(name: str) -> bool:
@@ -79,7 +96,10 @@ class Redactor:
     """Redacts values and remembers what it removed, to scrub the same values everywhere later."""
 
     def __init__(self, known: Iterable[str] = ()) -> None:
-        self._known: set[str] = set()
+        self._known = KnownSecrets(REDACTED)
+        #: `text()` results for short strings, valid while no new secret is learned. Evidence repeats the same
+        #: few thousand strings (header names and values, roles, ids) over a hundred thousand times.
+        self._memo: dict[str, str] = {}
         for value in known:
             self.learn(value)
 
@@ -91,14 +111,40 @@ class Redactor:
     def learn(self, value: str) -> None:
         """Remember a secret value so it is scrubbed from any later text."""
         value = value.strip().strip("\"'")
-        if len(value) >= MIN_LEARNED and value != REDACTED:
-            self._known.add(value)
+        if len(value) >= MIN_LEARNED and value != REDACTED and self._known.add(value):
+            # A memoised result may hold the new secret: forget them all. Learning only ever adds, so
+            # the memo stays valid until the next new secret.
+            self._memo.clear()
+
+    @property
+    def known_values(self) -> frozenset[str]:
+        """The learned secret values themselves: only for handing to another in-memory redactor (`learn_all`),
+        e.g. from a parallel worker to the run's parent over a pipe; never write them anywhere."""
+        return self._known.values()
+
+    def learn_all(self, values: Iterable[str]) -> None:
+        """`learn` each value (e.g. another redactor's `known_values`)."""
+        for value in values:
+            self.learn(value)
 
     # -- text -------------------------------------------------------------------------------------
     def text(self, value: str) -> str:
         """`value` with private keys, tokens, credential pairs and known secrets replaced."""
         if not value:
             return value
+        if len(value) <= _MEMO_MAX_LEN:
+            cached = self._memo.get(value)
+            if cached is None:
+                # Computing may learn a secret (which clears the memo): store the result afterwards. A result
+                # computed before that secret was learned is still right: the secret it learned is replaced in it.
+                cached = self._text(value)
+                if len(self._memo) >= _MEMO_MAX_ENTRIES:
+                    self._memo.clear()
+                self._memo[value] = cached
+            return cached
+        return self._text(value)
+
+    def _text(self, value: str) -> str:
         # Cheap substring tests first: most text holds none of these, and the patterns are costly.
         lower = value.lower()
         if "private key" in lower:
@@ -109,24 +155,19 @@ class Redactor:
             value = _USERINFO.sub(self._userinfo, value)
         if any(word in lower for word in _PAIR_WORDS):
             value = self._pairs(value)
-        for secret in sorted(self._known, key=len, reverse=True):
-            if secret in value:
-                value = value.replace(secret, REDACTED)
-        return value
+        return self._known.replace(value)
 
     def _pairs(self, value: str) -> str:
         """Credential pairs, searched only in windows around their keywords.
 
         The pair patterns are costly on megabytes of report text; a credential pair always contains
         a keyword, so only the text around each keyword (wide enough for any token) is searched.
+        ASCII text (nearly all of it) takes the narrower windows of `pair_spans.candidate_spans`.
         """
-        spans: list[list[int]] = []
-        for hit in _KEYWORD.finditer(value):
-            start, end = max(0, hit.start() - _WINDOW_BEFORE), hit.end() + _WINDOW_AFTER
-            if spans and start <= spans[-1][1]:
-                spans[-1][1] = max(spans[-1][1], end)
-            else:
-                spans.append([start, end])
+        return self._apply_pairs(value, candidate_spans(value) if value.isascii() else keyword_spans(value))
+
+    def _apply_pairs(self, value: str, spans: list[list[int]]) -> str:
+        """The flag and pair patterns applied within each span, the text between spans kept as is."""
         out, last = [], 0
         for start, end in spans:
             out.append(value[last:start])
@@ -229,3 +270,16 @@ class Redactor:
         if not root.is_dir():
             return 0
         return sum(self.scrub_file(p) for p in sorted(root.rglob("*")) if p.is_file())
+
+
+class ValuesOnlyRedactor(Redactor):
+    """Replaces learned secret values only (layer 3), for text that every other layer has already seen.
+
+    A parallel run's parent (parallel.py) receives results, evidence and Allure files that each
+    worker has fully redacted with everything it learned; what the parent adds is the values the
+    *other* workers learned. The shape and name layers are pure functions of the text, so applying
+    them again would find nothing new; replacing values is all that is left, and is cheap.
+    """
+
+    def _text(self, value: str) -> str:
+        return self._known.replace(value)

@@ -22,9 +22,10 @@ from .spiffe import leaf_of, spiffe_ids_of, wfm_id_for_client
 from .transport import ClientIdentity, ExchangeLog, MtlsClient
 
 #: Optional features the bundled mock WFM implements; a run against it judges them all.
-#: (secure-package-download: it serves a deployment's credential references as the deployer wrote them.)
+#: (secure-package-download: it serves a deployment's credential references as the deployer wrote them;
+#: eligibility: it matches imported applications to devices; compose: it validates Compose components.)
 BUNDLED_WFM_FEATURES = frozenset({"gateways", "revalidation", "content-encoding", "trust-bundle-api", "rsa",
-                                  "secure-package-download"})
+                                  "secure-package-download", "eligibility", "compose"})
 
 
 @dataclass
@@ -42,6 +43,9 @@ class WfmTarget:
     note: str = ""
     #: Optional features the target implements (for a vendor's product: what the config declares).
     features: frozenset[str] = frozenset()
+    #: The CA that issues the trust domain's client SVIDs, with its key (`cert` may carry further
+    #: intermediates): scenarios mint SVIDs that expire while they run. None: those scenarios skip.
+    issuer: ClientIdentity | None = None
 
     def identity(self, name: str) -> ClientIdentity | None:
         """An identity by scenario name (`alpha`, `beta`, or a negative kind), None if not provided."""
@@ -96,6 +100,7 @@ def start_bundled_wfm(
         timeout_s=timeout_s,
         note="bundled mock WFM" + (f" with faults: {', '.join(sorted(faults))}" if faults else ""),
         features=BUNDLED_WFM_FEATURES,
+        issuer=ClientIdentity("issuer", pki.issuer.cert, pki.issuer.key) if pki.issuer else None,
     )
     return target, mock
 
@@ -132,7 +137,8 @@ def remote_wfm(cfg: RemoteWfmConfig, run: RunConfig) -> WfmTarget:
     operator: Operator = (
         PromptOperator(cfg.operator.timeout_s)
         if cfg.operator.mode == "prompt"
-        else CommandOperator(cfg.operator.assign, cfg.operator.remove, cfg.operator.timeout_s)
+        else CommandOperator(cfg.operator.assign, cfg.operator.remove, cfg.operator.timeout_s,
+                             cfg.operator.deploy_package)
     )
     _check_trust_bundle(cfg.trust_bundle, f"{run.source}: 'wfm.trust_bundle'")
     _preflight(cfg.url, run.timeout_s)
@@ -145,6 +151,7 @@ def remote_wfm(cfg: RemoteWfmConfig, run: RunConfig) -> WfmTarget:
         operator=operator,
         timeout_s=run.timeout_s,
         features=frozenset(run.features),
+        issuer=ClientIdentity("issuer", cfg.issuer.cert, cfg.issuer.key) if cfg.issuer else None,
     )
 
 

@@ -28,20 +28,25 @@ from .errors import EXIT_FAIL, EXIT_HARNESS, EXIT_OK, ConfigError, HarnessError
 from .evidence import EVIDENCE_FILE, identity_facts, peer_facts, scrub_run
 from .features_index import IndexedScenario, index_features
 from .gate import ExpectedFailures, apply_gate, load_expected_failures
+from .jobs import resolve_jobs
+from .pki import TestPki
 from .plugin import ConformancePlugin, RunContext
 from .reports.allure import ALLURE_DIR
 from .results import RequirementResult, RunResult, ScenarioResult, overall_verdict, roll_up
 from .selection import Selection
+from .step_lookup import fast_step_lookup
 from .targets import PROVIDERS, Target, TargetEnv
 
 #: Step-definition modules, loaded as pytest plugins so every feature sees every step.
 STEP_MODULES = (
     "margo_conformance.steps.common",
     "margo_conformance.steps.wfm_steps",
+    "margo_conformance.steps.transport_steps",
     "margo_conformance.steps.client_steps",
     "margo_conformance.steps.registry_steps",
     "margo_conformance.steps.secret_steps",
     "margo_conformance.steps.sequence_steps",
+    "margo_conformance.steps.application_steps",
 )
 #: Scenario tag naming a party a scenario needs besides the role it judges (`@party:registry`): the
 #: runner starts that role's target too (bundled mock, or the vendor endpoint the run configured).
@@ -50,7 +55,8 @@ PARTY_TAG = "party:"
 #: every step up among all loaded step definitions, so loading fewer makes role runs faster. A
 #: role missing here loads every module; a module may serve several roles.
 ROLE_STEP_MODULES = {
-    "wfm": ("margo_conformance.steps.common", "margo_conformance.steps.wfm_steps"),
+    "wfm": ("margo_conformance.steps.common", "margo_conformance.steps.wfm_steps",
+            "margo_conformance.steps.transport_steps", "margo_conformance.steps.application_steps"),
 }
 
 
@@ -63,6 +69,8 @@ class RunRequest:
     progress: Callable[[ScenarioResult, int, int], None] | None = None
     #: `run --expected-failures FILE`: failures CI should not gate on (see gate.py).
     expected_failures: Path | None = None
+    #: Worker processes (parallel.py); None = `auto`: parallel when every target is a bundled mock.
+    jobs: int | None = 1
 
 
 @dataclass
@@ -103,6 +111,14 @@ def execute(request: RunRequest) -> RunOutcome:
     output = new_output_dir(request.output)
     started = _now()
     seed = request.config.seed if request.config.seed is not None else secrets.randbelow(2**32)
+    jobs = resolve_jobs(request.jobs, request.config, _selected_roles(request.selection, index))
+    if jobs > 1:
+        from .parallel import run_parallel
+
+        merged = run_parallel(request, catalogue, index, jobs, seed, output / ALLURE_DIR)
+        result = _result(request, catalogue, merged.results, merged.described, started, interrupted=merged.interrupted)
+        merged.scrub_parent_texts(result)
+        return _write(result, merged, output, seed, merged.identities, expected)
     with ExitStack() as stack:
         workdir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="margo-run-")))
         roles = _selected_roles(request.selection, index)
@@ -130,7 +146,10 @@ def _expected_failures(request: RunRequest, catalogue: Catalogue,
 
 def _write(result: RunResult, plugin: ConformancePlugin, output: Path, seed: int,
            identities: list[dict[str, str]], expected: ExpectedFailures | None) -> RunOutcome:
-    """Identity, evidence and gate into the result; every file out, scrubbed of learned secrets."""
+    """Identity, evidence and gate into the result; every file out, scrubbed of learned secrets.
+
+    `plugin` may also be a parallel run's merged view (parallel.MergedRun): the same `.evidence`.
+    """
     from .reports import write_all
 
     evidence = plugin.evidence.document()
@@ -156,11 +175,12 @@ def _selected_roles(selection: Selection, index: list[IndexedScenario]) -> list[
     return sorted({s.role for s in chosen} | parties)
 
 
-def _start_targets(request: RunRequest, roles: list[str], workdir: Path, stack: ExitStack) -> dict[str, Target]:
+def _start_targets(request: RunRequest, roles: list[str], workdir: Path, stack: ExitStack,
+                   pki: TestPki | None = None) -> dict[str, Target]:
     if not roles:
         raise ConfigError("the selection matches no scenario")
     targets = {}
-    shared_pki = None  # one test PKI per run, minted by the first role that needs it
+    shared_pki = pki  # one test PKI per run: a parallel run's parent mints it, else the first role that needs it
     for role in roles:
         provider = PROVIDERS.get(role)
         if provider is None:
@@ -212,7 +232,7 @@ def _pytest(plugin: ConformancePlugin, allure_dir: Path, roles: list[str]) -> in
     ]
     for module in _step_modules(roles):
         args += ["-p", module]
-    with _env(PYTEST_DISABLE_PLUGIN_AUTOLOAD="1"):
+    with _env(PYTEST_DISABLE_PLUGIN_AUTOLOAD="1"), fast_step_lookup():
         return int(pytest.main(args, plugins=[plugin]))
 
 

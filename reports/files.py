@@ -26,3 +26,29 @@ def write_text_atomic(path: Path, text: str) -> None:
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
+
+
+def move_files(source: Path, target: Path) -> int:
+    """Move every file directly inside `source` into `target` (created), keeping names; returns how many.
+
+    Parallel workers write their Allure results into private folders; the parent gathers them into
+    the run's folder this way. A name that already exists in `target` is kept apart, not overwritten.
+    """
+    source, target = Path(source), Path(target)
+    if not source.is_dir():
+        return 0
+    target.mkdir(parents=True, exist_ok=True)
+    moved = 0
+    for path in sorted(source.iterdir()):
+        if not path.is_file():
+            continue
+        destination = target / path.name
+        if destination.exists():
+            destination = target / f"{source.name}-{path.name}"
+        if path.stat().st_dev == target.stat().st_dev:
+            os.replace(path, destination)
+        else:  # another file system (the private temporary folder may be on tmpfs)
+            destination.write_bytes(path.read_bytes())
+            path.unlink()
+        moved += 1
+    return moved

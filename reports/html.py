@@ -179,7 +179,8 @@ def _plain(value: object) -> str:
 
 def _targets(run: RunResult) -> Html:
     rows = [
-        (role, target.get("kind", ""), _mono(target.get("url")), _mono(target.get("spiffe_id")),
+        (el("span", role, class_="nowrap"), el("span", target.get("kind", ""), class_="nowrap"),
+         _mono(target.get("url")), _mono(target.get("spiffe_id")),
          target.get("note", ""))
         for role in ordered_roles(run.targets)
         for target in [run.targets[role]]

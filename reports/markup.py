@@ -19,9 +19,28 @@ class Html(str):
     """Text that is already markup: inserted as is, never escaped again."""
 
 
+_EMPTY = Html("")
+#: Python keyword argument -> HTML attribute name (`class_` -> `class`, `data_x` -> `data-x`).
+_ATTRIBUTE_NAMES: dict[str, str] = {}
+
+
 def escape(value: object) -> Html:
     """`value` as HTML text, safe in element content and in quoted attribute values."""
-    return Html(html.escape(clean(value), quote=True))
+    text = value if type(value) is str else str(value)
+    escaped = _ESCAPED.get(text)
+    if escaped is None:
+        escaped = Html(html.escape(clean(text), quote=True))
+        if len(text) <= _MEMO_MAX_LEN:
+            if len(_ESCAPED) >= _MEMO_MAX_ENTRIES:
+                _ESCAPED.clear()
+            _ESCAPED[text] = escaped
+    return escaped
+
+
+#: Reports repeat the same short texts (header names and values, roles, labels) hundreds of thousands
+#: of times: their escaped forms are kept (escaping is a pure function of the text).
+_ESCAPED: dict[str, Html] = {}
+_MEMO_MAX_LEN, _MEMO_MAX_ENTRIES = 256, 50_000
 
 
 def raw(markup: str) -> Html:
@@ -31,13 +50,20 @@ def raw(markup: str) -> Html:
 
 def render(node: object) -> Html:
     """Any node (Html, plain value, None, or an iterable of nodes) as markup."""
+    kind = type(node)  # exact types first: this runs for every node of a report of megabytes
+    if kind is Html:
+        return node  # type: ignore[return-value]
+    if kind is str:
+        return escape(node)
+    if kind is tuple or kind is list:
+        return Html("".join([render(child) for child in node]))  # type: ignore[attr-defined]
     if node is None or node is False:
-        return Html("")
+        return _EMPTY
     if isinstance(node, Html):
         return node
     if isinstance(node, str | int | float):
         return escape(node)
-    return Html("".join(render(child) for child in node))  # type: ignore[attr-defined]
+    return Html("".join([render(child) for child in node]))  # type: ignore[attr-defined]
 
 
 def el(tag: str, *children: object, **attrs: object) -> Html:
@@ -45,7 +71,7 @@ def el(tag: str, *children: object, **attrs: object) -> Html:
 
     An attribute whose value is None or False is left out; True writes a bare attribute.
     """
-    start = tag + "".join(_attribute(name, value) for name, value in attrs.items())
+    start = tag + "".join([_attribute(name, value) for name, value in attrs.items()]) if attrs else tag
     if tag in _VOID:
         return Html(f"<{start}>")
     return Html(f"<{start}>{render(children)}</{tag}>")
@@ -54,5 +80,5 @@ def el(tag: str, *children: object, **attrs: object) -> Html:
 def _attribute(name: str, value: object) -> str:
     if value is None or value is False:
         return ""
-    name = name.rstrip("_").replace("_", "-")
+    name = _ATTRIBUTE_NAMES.get(name) or _ATTRIBUTE_NAMES.setdefault(name, name.rstrip("_").replace("_", "-"))
     return f" {name}" if value is True else f' {name}="{escape(value)}"'

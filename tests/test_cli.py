@@ -6,6 +6,7 @@ import json
 import socket
 
 import pytest
+from helpers import remote_wfm_toml
 
 from margo_conformance import pki
 from margo_conformance.cli import main
@@ -37,22 +38,8 @@ def _free_port() -> int:
 
 
 def _remote_config(tmp_path, material, url: str, cert=None) -> str:
-    a, b = material.clients["alpha"], material.clients["beta"]
     path = tmp_path / "wfm.toml"
-    path.write_text(f"""
-[wfm]
-url = "{url}"
-trust_bundle = "{material.trust_bundle}"
-[wfm.clients.alpha]
-cert = "{cert or a.cert}"
-key = "{a.key}"
-[wfm.clients.beta]
-cert = "{b.cert}"
-key = "{b.key}"
-[wfm.operator]
-assign = "true"
-remove = "true"
-""")
+    path.write_text(remote_wfm_toml(material, url, cert=cert))
     return str(path)
 
 

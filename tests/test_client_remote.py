@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -18,7 +19,8 @@ import pytest
 from margo_conformance import pki as pki_module
 from margo_conformance.config import RunConfig, load_config
 from margo_conformance.counterpart.target import BUNDLED_CLIENT_FEATURES
-from margo_conformance.runner import RunRequest, execute
+from margo_conformance.results import ScenarioResult
+from margo_conformance.runner import RunOutcome, RunRequest, execute
 from margo_conformance.selection import Selection
 
 START = ("{python} -m margo_conformance.mocks.client --wfm-url {wfm_url} --pki {pki} --client {client} "
@@ -54,6 +56,15 @@ def _verdicts(config: RunConfig, output: Path, selection: Selection | None = Non
     return {s.id: s.verdict for s in outcome.result.scenarios}
 
 
+def _run_cap_001(config: RunConfig, tmp_path: Path) -> tuple[RunOutcome, ScenarioResult]:
+    """Run the one client scenario judging CAP-001; the outcome and that scenario's result."""
+    outcome = execute(RunRequest(config=config, output=tmp_path / "run",
+                                 selection=Selection(roles=frozenset({"client"}),
+                                                     requirements=frozenset({"CAP-001"}))))
+    [scenario] = outcome.result.scenarios
+    return outcome, scenario
+
+
 @pytest.mark.timeout(900)
 def test_remote_run_gives_the_embedded_verdicts(tmp_path: Path) -> None:
     embedded = _verdicts(RunConfig(), tmp_path / "embedded")
@@ -69,32 +80,62 @@ def test_remote_run_gives_the_embedded_verdicts(tmp_path: Path) -> None:
 
 def test_an_agent_that_never_connects_is_an_error_naming_what_was_awaited(tmp_path: Path) -> None:
     config = load_config(_config(tmp_path, start="sleep 30", connect_timeout=1))
-    outcome = execute(RunRequest(config=config, output=tmp_path / "run",
-                                 selection=Selection(roles=frozenset({"client"}),
-                                                     requirements=frozenset({"CAP-001"}))))
-    [scenario] = outcome.result.scenarios
+    outcome, scenario = _run_cap_001(config, tmp_path)
     assert scenario.verdict == "error"
     assert "no connection from the client under test within 1 s" in scenario.reason
     assert "capabilities report" in scenario.reason
     assert outcome.exit_code == 3
 
 
+def test_a_client_that_never_connects_is_an_error_per_scenario_within_the_configured_wait(tmp_path: Path) -> None:
+    """A start hook that starts nothing: every way a scenario first meets the client (its capabilities report,
+    a connection to a WFM it must refuse, a connection to the MIS) ends as an error naming what was awaited,
+    within `client.connect_timeout`; the terminal is told what the harness waits for; the run exits 3."""
+    path = _config(tmp_path, start="true", connect_timeout=2.5, timeout=1)
+    began = time.monotonic()
+    done = subprocess.run([sys.executable, "-m", "margo_conformance.cli", "run", "--config", str(path), "--role",
+                           "client", "--requirement", "CAP-001", "--requirement", "IDN-007", "--requirement", "TB-001",
+                           "--output", str(tmp_path / "run")], capture_output=True, text=True, timeout=300, check=False)
+    elapsed = time.monotonic() - began
+    assert done.returncode == 3, done.stdout[-2000:] + done.stderr[-2000:]
+    results = json.loads((tmp_path / "run" / "results.json").read_text())
+    reasons = {s["id"]: s["reason"] for s in results["scenarios"] if s["verdict"] == "error"}
+    assert sorted(reasons) == sorted(s["id"] for s in results["scenarios"])
+    assert sorted(reasons) == [
+        "client/capabilities:the-first-exchange-after-provisioning-is-the-capabilities-report",
+        "client/identity:the-client-refuses-a-wfm-with-another-spiffe-id",
+        "client/trust-bundle:a-trust-endpoint-whose-key-does-not-match-the-pin-is-refused",
+    ]
+    awaited = {
+        "capabilities": "the client's first request (its capabilities report) at https://127.0.0.1:",
+        "identity": "the client's first connection to the WFM at https://127.0.0.1:",
+        "trust-bundle": "the client's first connection to the harness's MIS at https://127.0.0.1:",
+    }
+    in_order = [s["id"] for s in results["scenarios"]]
+    for sid in in_order[:2]:  # the full wait, and the terminal is told what the harness waits for
+        reason, what = reasons[sid], awaited[sid.split(":")[0].split("/")[1]]
+        assert reason.startswith("HarnessError: no connection from the client under test within 2.5 s: waited for "), \
+            reason
+        assert what in reason and "the start hook's process exited 0" in reason, reason
+        assert f"[client] waiting up to 0.5 s more for {what}" in done.stderr, done.stderr[-2000:]
+    # After two scenarios without any contact the next one stops waiting the full time, and says so.
+    last = reasons[in_order[2]]
+    assert last.startswith("HarnessError: no connection from the client under test within 1 s: waited for "), last
+    assert awaited[in_order[2].split(":")[0].split("/")[1]] in last
+    assert "no longer waits the full 2.5 s" in last, last
+    assert elapsed < 2 * 2.5 + 1 + 60, f"the run took {elapsed:.1f} s: the bounded waits did not end it"
+
+
 def test_a_start_hook_that_fails_is_an_error(tmp_path: Path) -> None:
     config = load_config(_config(tmp_path, start="echo cannot start the agent >&2; exit 4"))
-    outcome = execute(RunRequest(config=config, output=tmp_path / "run",
-                                 selection=Selection(roles=frozenset({"client"}),
-                                                     requirements=frozenset({"CAP-001"}))))
-    [scenario] = outcome.result.scenarios
+    _, scenario = _run_cap_001(config, tmp_path)
     assert scenario.verdict == "error"
     assert "client start hook exited 4 at once: cannot start the agent" in scenario.reason
 
 
 def test_an_agent_that_dies_later_is_named_in_the_error(tmp_path: Path) -> None:
     config = load_config(_config(tmp_path, start="sleep 0.3; echo agent crashed >&2; exit 5", connect_timeout=1))
-    outcome = execute(RunRequest(config=config, output=tmp_path / "run",
-                                 selection=Selection(roles=frozenset({"client"}),
-                                                     requirements=frozenset({"CAP-001"}))))
-    [scenario] = outcome.result.scenarios
+    _, scenario = _run_cap_001(config, tmp_path)
     assert scenario.verdict == "error"
     assert "the start hook's process exited 5: agent crashed" in scenario.reason
 

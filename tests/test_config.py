@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from helpers import remote_wfm_toml
 
 from margo_conformance import pki
 from margo_conformance.config import load_config, redact
@@ -21,22 +22,7 @@ def _write(tmp_path, text):
 
 
 def _remote(material, extra=""):
-    a, b = material.clients["alpha"], material.clients["beta"]
-    return f"""
-[wfm]
-url = "https://127.0.0.1:9443"
-trust_bundle = "{material.trust_bundle}"
-[wfm.clients.alpha]
-cert = "{a.cert}"
-key = "{a.key}"
-[wfm.clients.beta]
-cert = "{b.cert}"
-key = "{b.key}"
-[wfm.operator]
-assign = "true {{file}}"
-remove = "true"
-{extra}
-"""
+    return remote_wfm_toml(material, assign="true {file}", extra=extra)
 
 
 def test_no_file_means_bundled_mocks():
@@ -51,6 +37,13 @@ def test_remote_wfm_section_is_read(tmp_path, material):
     assert cfg.wfm.url == "https://127.0.0.1:9443"
     assert set(cfg.wfm.clients) == {"alpha", "beta"}
     assert cfg.wfm.operator.mode == "command"
+
+
+def test_the_deploy_package_hook_is_optional(tmp_path, material):
+    assert load_config(_write(tmp_path, _remote(material)), environ={}).wfm.operator.deploy_package == ""
+    hooked = _remote(material, extra='deploy_package = "vendorctl import {reference}"')
+    operator = load_config(_write(tmp_path, hooked), environ={}).wfm.operator
+    assert operator.deploy_package == "vendorctl import {reference}"
 
 
 def test_environment_overrides_file_values(tmp_path, material):

@@ -28,17 +28,6 @@ DEPLOYMENT = b"id: 0b7e6a1c-0000-4000-8000-000000000001\nmetadata:\n  name: web\
 DEPLOYMENT_ID = "0b7e6a1c-0000-4000-8000-000000000001"
 
 
-@pytest.fixture(scope="module")
-def test_pki(tmp_path_factory: pytest.TempPathFactory) -> pki_module.TestPki:
-    return pki_module.generate(tmp_path_factory.mktemp("pki"))
-
-
-@pytest.fixture
-def counterpart(test_pki: pki_module.TestPki) -> Iterator[Counterpart]:
-    with Counterpart(CounterpartConfig.from_pki(test_pki)) as running:
-        yield running
-
-
 def _context(test_pki: pki_module.TestPki, client: str | None = "alpha", verify: bool = True) -> ssl.SSLContext:
     ctx = ssl.create_default_context(cafile=str(test_pki.trust_bundle))
     ctx.check_hostname = False

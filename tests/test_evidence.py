@@ -151,12 +151,13 @@ def _plant(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(transport.ExchangeLog, "add", planted)
 
 
-def test_planted_canaries_appear_in_no_output(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize("jobs", [1, 2], ids=["serial", "parallel"])
+def test_planted_canaries_appear_in_no_output(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, jobs: int) -> None:
     _plant(monkeypatch)
     out = tmp_path / "run"
     outcome = execute(RunRequest(config=load_config(None, environ={}),
                                  selection=Selection(requirements=frozenset({"DS-007", "CAP-003", "SEC-005"})),
-                                 output=out))
+                                 output=out, jobs=jobs))
     private, _ = keys.generate(tmp_path / "keys")
     bundle = build(out, keys.load_private(private), tmp_path / "run.bundle.zip")
 

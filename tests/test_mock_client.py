@@ -8,7 +8,6 @@ import re
 import signal
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -17,20 +16,9 @@ from margo_conformance.mocks.client.faults import check_faults
 
 from margo_conformance import pki as pki_module
 from margo_conformance.checks.client_documents import check_capabilities, check_status
-from margo_conformance.counterpart import Counterpart, CounterpartConfig, stimuli
+from margo_conformance.counterpart import Counterpart, stimuli
 
 MOCK_SOURCES = Path(__file__).resolve().parents[1] / "mocks" / "client"
-
-
-@pytest.fixture(scope="module")
-def test_pki(tmp_path_factory: pytest.TempPathFactory) -> pki_module.TestPki:
-    return pki_module.generate(tmp_path_factory.mktemp("pki"))
-
-
-@pytest.fixture
-def counterpart(test_pki: pki_module.TestPki) -> Iterator[Counterpart]:
-    with Counterpart(CounterpartConfig.from_pki(test_pki)) as running:
-        yield running
 
 
 def _agent(counterpart: Counterpart, test_pki: pki_module.TestPki, state: Path, *extra: str) -> MockClient:

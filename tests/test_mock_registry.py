@@ -15,13 +15,12 @@ from pathlib import Path
 
 import httpx
 import pytest
-from margo_conformance.mocks.registry import FAULTS, MockRegistry, MockRegistryConfig
+from helpers import start_registry
+from margo_conformance.mocks.registry import FAULTS, MockRegistry
 from margo_conformance.mocks.registry.credentials import CredentialBook
 from margo_conformance.mocks.registry.faults import check_faults
 from margo_conformance.mocks.registry.jwt import TokenInvalid, claims_of
 from margo_conformance.mocks.registry.token_service import parse_scopes
-
-from margo_conformance import pki
 
 REPO = "apps/a"
 OTHER = "apps/b"
@@ -30,23 +29,6 @@ LAYER = b"id: x\n"
 
 def digest(data: bytes) -> str:
     return "sha256:" + hashlib.sha256(data).hexdigest()
-
-
-@pytest.fixture(scope="module")
-def test_pki(tmp_path_factory) -> pki.TestPki:
-    return pki.generate(tmp_path_factory.mktemp("pki"))
-
-
-def start(test_pki: pki.TestPki, faults: frozenset[str] = frozenset()) -> MockRegistry:
-    server = test_pki.servers["registry"]
-    return MockRegistry(MockRegistryConfig(server.cert, server.key, faults=faults)).start()
-
-
-@pytest.fixture
-def registry(test_pki) -> Iterator[MockRegistry]:
-    mock = start(test_pki)
-    yield mock
-    mock.stop()
 
 
 @pytest.fixture
@@ -234,7 +216,7 @@ def test_unknown_fault_names_are_refused():
 
 
 def run_faulty(test_pki, fault: str) -> Iterator[tuple[MockRegistry, httpx.Client]]:
-    mock = start(test_pki, frozenset({fault}))
+    mock = start_registry(test_pki, frozenset({fault}))
     ctx = ssl.create_default_context(cafile=str(test_pki.trust_bundle))
     with httpx.Client(verify=ctx, timeout=5) as client:
         try:
@@ -297,7 +279,7 @@ def test_gate_faults_accept_what_a_correct_registry_refuses(test_pki):
 
 
 def test_servers_bind_loopback_only_and_stop_cleanly(test_pki):
-    mock = start(test_pki)
+    mock = start_registry(test_pki)
     try:
         assert mock.url.startswith("https://127.0.0.1:") and mock.tokens.realm.startswith("https://127.0.0.1:")
     finally:

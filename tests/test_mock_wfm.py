@@ -16,7 +16,10 @@ import ssl
 import subprocess
 import sys
 import tarfile
+import tempfile
+import time
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import quote
 
@@ -25,9 +28,12 @@ import pytest
 import yaml
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
+from import_probes import IMPORT_PROBES
 from margo_conformance.mocks.wfm import FAULTS, MockWfm, MockWfmConfig, serve_main
 
 from margo_conformance import pki as pki_module
+from margo_conformance.resumption import request_with_session
+from margo_conformance.transport import ClientIdentity, ExchangeLog
 
 MANIFEST = "application/vnd.margo.manifest.v1+json"
 BUNDLE = "application/vnd.margo.bundle.v1+tar+gzip"
@@ -804,6 +810,22 @@ def _trust(env: Env, path: str) -> dict:
     return env.client().get(path).json()
 
 
+def _broken_resumption(env: Env) -> bool:
+    """A session resumed after the SVID that opened it expired is served (TLS-005)."""
+    issuer = env.pki.issuer
+    with tempfile.TemporaryDirectory() as folder:
+        minted = pki_module.mint_short_lived(issuer.cert, issuer.key, env.alpha_id, 2, Path(folder), "short")
+        ident = ClientIdentity("short", minted.cert, minted.key, env.alpha_id)
+        first = request_with_session(env.wfm.url, env.pki.trust_bundle, ident, ExchangeLog(), "/api/v1/deployments")
+        assert first.exchange.status == 200 and first.session is not None, first.exchange.describe()
+        expiry = datetime.fromisoformat(minted.not_after)
+        time.sleep(max(0.0, (expiry - datetime.now(UTC)).total_seconds() + 1.5))
+        again = request_with_session(env.wfm.url, env.pki.trust_bundle, ident, ExchangeLog(), "/api/v1/deployments",
+                                     after=first)
+    assert again.resumed or again.exchange.status is None, "the mock must resume sessions for the probe to mean much"
+    return again.exchange.status == 200
+
+
 NEW_PROBES: dict[str, Callable[[Env], bool]] = {
     "margo-type-for-vendor-error": lambda env: env.client().post("/api/v1/deployments").json()["type"] != "about:blank",
     "retryable-client-errors": lambda env: _problem_of(env).json()["retryable"] is not False,
@@ -816,6 +838,7 @@ NEW_PROBES: dict[str, Callable[[Env], bool]] = {
     "rsa-clients-refused": lambda env: not _served(env, "rsa-3072", negative=False),
     "ecdsa-clients-refused": lambda env: not _served(env, "alpha", negative=False),
     "leaf-only-chain": _broken_chain,
+    "resumption-outlives-svid": _broken_resumption,
     "etag-is-bundle-digest": _broken_etag_independence,
     "gzip-etag-over-encoded": _broken_gzip_etag,
     "deployment-no-namespace": lambda env: "namespace" not in _served_document(env, deployment_yaml())["metadata"],
@@ -838,6 +861,7 @@ NEW_PROBES: dict[str, Callable[[Env], bool]] = {
         env, REFERENCING)["spec"],
 }
 PROBES.update(NEW_PROBES)
+PROBES.update(IMPORT_PROBES)  # application import (deploy_package): tests/import_probes.py
 
 
 def test_every_fault_has_a_probe() -> None:

@@ -10,14 +10,13 @@ import hashlib
 import io
 import json
 import tarfile
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import yaml
-from margo_conformance.mocks.registry import MockRegistry, MockRegistryConfig
+from helpers import start_registry
+from margo_conformance.mocks.registry import MockRegistry
 
-from margo_conformance import pki
 from margo_conformance.config import RunConfig, load_config
 from margo_conformance.errors import ConfigError
 from margo_conformance.evidence import EvidenceRecorder
@@ -30,23 +29,6 @@ from margo_conformance.oci.package import application_package, compose_archive, 
 from margo_conformance.transport import ExchangeLog
 
 REPO = "margo/app"
-
-
-@pytest.fixture(scope="module")
-def test_pki(tmp_path_factory) -> pki.TestPki:
-    return pki.generate(tmp_path_factory.mktemp("pki"))
-
-
-def started(test_pki: pki.TestPki, faults: frozenset[str] = frozenset()) -> MockRegistry:
-    server = test_pki.servers["registry"]
-    return MockRegistry(MockRegistryConfig(server.cert, server.key, faults=faults)).start()
-
-
-@pytest.fixture
-def registry(test_pki) -> Iterator[MockRegistry]:
-    mock = started(test_pki)
-    yield mock
-    mock.stop()
 
 
 def client_for(test_pki, registry: MockRegistry, grants: dict[str, set[str]] | None = None,
@@ -114,7 +96,7 @@ def test_a_refused_credential_gets_no_token(test_pki, registry):
 
 
 def test_pull_verifies_every_digest(test_pki):
-    mock = started(test_pki, frozenset({"wrong-blob-digest"}))
+    mock = start_registry(test_pki, frozenset({"wrong-blob-digest"}))
     try:
         client = client_for(test_pki, mock, {REPO: {"pull", "push"}})
         component = compose_component("hello-compose", "1.0.0")
@@ -299,7 +281,7 @@ def test_remote_mode_judges_a_vendor_registry_and_skips_what_needs_administratio
     from margo_conformance.runner import RunRequest, execute
     from margo_conformance.selection import Selection
 
-    mock = started(test_pki)
+    mock = start_registry(test_pki)
     try:
         repos = {key: f"vendor/{key}" for key in ("a", "b", "components")}
         publisher = mock.tokens.issue({name: frozenset({"pull", "push"}) for name in repos.values()}, "ci")

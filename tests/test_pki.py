@@ -62,3 +62,17 @@ def test_wfm_id_is_derived_from_a_client_svid():
     assert wfm_id_for_client("spiffe://td/margo/wfm/w1/client/c") == "spiffe://td/margo/wfm/w1"
     assert wfm_id_for_client("spiffe://td/margo/wfm/w1") is None
     assert wfm_id_for_client("spiffe://td/other/wfm/w1/client/c") is None
+
+
+def test_short_lived_svids_come_from_the_stored_issuer_and_expire_when_asked(tmp_path):
+    made = pki.load(pki.generate(tmp_path / "pki").root)  # the issuer survives the round trip via pki.json
+    assert made.issuer is not None
+    assert stat.S_IMODE(made.issuer.key.stat().st_mode) == 0o600
+    sid = made.clients["alpha"].spiffe_id
+    minted = pki.mint_short_lived(made.issuer.cert, made.issuer.key, sid, 3, tmp_path / "short", "alpha-short")
+    chain = x509.load_pem_x509_certificates(minted.cert.read_bytes())
+    left = (chain[0].not_valid_after_utc - datetime.now(UTC)).total_seconds()
+    assert 0 < left <= 3
+    assert spiffe_ids_of(chain[0]) == [sid]
+    assert chain[0].issuer == chain[1].subject == leaf_of(made.clients["alpha"].cert).issuer
+    assert stat.S_IMODE(minted.key.stat().st_mode) == 0o600

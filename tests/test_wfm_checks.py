@@ -141,11 +141,6 @@ def test_http_version() -> None:
 # --- trust endpoints and chains -----------------------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def test_pki(tmp_path_factory: pytest.TempPathFactory) -> pki_module.TestPki:
-    return pki_module.generate(tmp_path_factory.mktemp("pki"))
-
-
 def test_discovery_document() -> None:
     good = {"trustDomain": "margo.test", "trustBundleUri": "https://mis.margo.test/.well-known/spiffe/bundle.json"}
     assert check_discovery(exchange(200, good), "margo.test") == good["trustBundleUri"]

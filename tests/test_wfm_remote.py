@@ -61,10 +61,16 @@ def _config(env: dict, *, negative: bool = True) -> Path:
     for name in NEGATIVE_CLIENTS if negative else ():
         ident = material.negative[name]
         lines += [f"[wfm.negative.{name}]", f'cert = "{ident.cert}"', f'key = "{ident.key}"']
+    if negative and material.issuer:  # the issuing CA lets the harness mint short-lived SVIDs (TLS-005)
+        lines += ["[wfm.issuer]", f'cert = "{material.issuer.cert}"', f'key = "{material.issuer.key}"']
     lines += [
         "[wfm.operator]", 'mode = "command"',
         f"assign = '{operator} assign --client {{client_spiffe_id}} --file {{file}}'",
         f"remove = '{operator} remove --client {{client_spiffe_id}} --deployment {{deployment_id}}'",
+        # the application-import scenarios: credential in MARGO_REGISTRY_USERNAME/PASSWORD, never on the line
+        f"deploy_package = '{operator} deploy-package --client {{client_spiffe_id}} --device {{device_id}} "
+        "--registry {registry} --repository {repository} --tag {tag} --registry-ca {registry_ca} "
+        "--parameters {parameters} --deployment {deployment_id}'",
         "timeout = 30",
     ]
     path = env["root"] / f"margo-{'full' if negative else 'minimal'}.toml"
@@ -82,6 +88,7 @@ def _verdicts(folder: Path) -> dict[str, str]:
     return {s["id"]: s["verdict"] for s in results["scenarios"]}
 
 
+@pytest.mark.timeout(600)  # two whole WFM runs; the remote one starts an operator command per deployment
 def test_remote_run_gives_the_embedded_verdicts(mock_process, tmp_path):
     remote = _run(["--config", str(_config(mock_process)), "--output", str(tmp_path / "remote")])
     assert remote.returncode == 0, remote.stdout + remote.stderr
@@ -97,8 +104,11 @@ def test_missing_negative_material_skips_with_the_reason(mock_process, tmp_path)
     results = json.loads((tmp_path / "out" / "results.json").read_text())
     skipped = {s["id"]: s["reason"] for s in results["scenarios"] if s["verdict"] == "skip"}
     assert done.returncode == 0, done.stdout + done.stderr
-    assert len(skipped) == len(NEGATIVE_CLIENTS) + 1  # the 403 problem scenario reuses not-accepted material
-    assert all("configure wfm.negative." in reason for reason in skipped.values())
+    # +1: the 403 problem scenario reuses not-accepted material; +1: no issuer, no short-lived SVID
+    assert len(skipped) == len(NEGATIVE_CLIENTS) + 2
+    assert all("configure wfm.negative." in reason or "configure wfm.issuer" in reason for reason in skipped.values())
+    assert "configure wfm.issuer" in skipped["wfm/session-resumption:"
+                                             "a-session-resumed-after-the-client-s-svid-expired-is-not-served"]
     assert "wfm/identity:a-caller-without-a-client-certificate-is-refused" not in skipped
 
 
@@ -111,5 +121,5 @@ def test_certification_turns_core_skips_into_errors(mock_process, tmp_path):
     assert done.returncode == 3, done.stdout + done.stderr
     assert errors, "the missing negative material left no core scenario unjudged"
     assert all(s["reason"].startswith("core scenario not judged in a certification run") for s in errors)
-    assert all("configure wfm.negative." in s["reason"] for s in errors)
+    assert all("configure wfm.negative." in s["reason"] or "configure wfm.issuer" in s["reason"] for s in errors)
     assert [s["id"] for s in results["scenarios"] if s["verdict"] == "skip" and s["profile"] == "core"] == []

@@ -4,7 +4,9 @@ Feature: Retry-After, retryable problems and problem types
   header wins over the problem body's advisory retryAfterSeconds. Problem type URIs are opaque.
 
   # Choice: "retry" is read as any request to the WFM: after a 429/503 the client pauses all of
-  # them until Retry-After has elapsed, measured from the moment the answer left the harness.
+  # them until Retry-After has elapsed, measured from the moment the answer left the harness (a
+  # lower bound, which a loaded machine cannot break). Coming back at all may take Retry-After plus
+  # the harness's wait bound (client.timeout, 5 s for the bundled mock).
   @req:ERR-014 @req:ERR-015
   Scenario Outline: Retry-After is honoured and wins over retryAfterSeconds
     Given the client under test starts with fresh state

@@ -13,6 +13,9 @@ Feature: Installing workloads from the harness's registries
     Then the client under test reports "installed" for deployment "web"
     And the components of "web" were pulled one after another in the listed order
 
+  # Choice: the registry stalls for three times the component's timeout, so a client whose timer
+  # fires late on a loaded machine still meets the stall; its failed report may take the harness's
+  # wait bound (client.timeout, 5 s for the bundled mock).
   @req:DEP-011
   Scenario: A component that exceeds its timeout fails
     Given the client under test starts with fresh state

@@ -39,21 +39,31 @@ Feature: Trust bundles fetched from the MIS
     Then the client under test accepts that bundle and reports its capabilities
     And the client under test polls the desired state at least 2 times
 
+  # Choice: the refresh is judged against the hint (1 s) from the moment the previous bundle left
+  # the harness, with a tolerance for a loaded machine: no earlier than half the hint, no later than
+  # the hint plus the harness's wait bound (client.timeout, 5 s for the bundled mock), far below the
+  # hour HTTP caching asks for. The refresh is the first fetch answered with the changed bundle.
   @req:TB-007 @req:TB-008
   Scenario: A bundle without anchors is refused and the current one kept
     Given the client under test fetches its trust bundle from the harness's MIS
     And the harness's MIS asks for a refresh every second under long HTTP caching
     And the client under test starts with fresh state
     When the harness's MIS starts serving a bundle without X.509 anchors
-    Then the client under test fetches the bundle again within 3 seconds
+    Then the client under test fetches the bundle again when the hint says, not when HTTP caching says
     And the client under test keeps talking to the WFM with the bundle it had
 
+  # Choice: the refresh is judged against the hint (1 s) from the moment the previous bundle left
+  # the harness, with a tolerance for a loaded machine: no earlier than half the hint, no later than
+  # the hint plus the harness's wait bound (client.timeout, 5 s for the bundled mock), far below the
+  # hour HTTP caching asks for. Old anchors are judged refused by order, not by a clock: of the
+  # connections accepted after the new bundle left, one must end without a request; up to three
+  # served ones are allowed for polls in flight during the refresh.
   @req:TB-008 @req:TB-009
   Scenario: A rotated bundle replaces the old anchors at the refresh the hint asks for
     Given the client under test fetches its trust bundle from the harness's MIS
     And the harness's MIS asks for a refresh every second under long HTTP caching
     And the client under test starts with fresh state
     When the harness's MIS rotates the bundle to a new anchor
-    Then the client under test fetches the bundle again within 3 seconds
+    Then the client under test fetches the bundle again when the hint says, not when HTTP caching says
     And the client under test refuses the WFM's SVID from the replaced anchor
     And the client under test accepts the WFM's SVID from the new anchor

@@ -30,6 +30,26 @@ PROGRESS_AFTER_S = 2.0
 
 
 @dataclass
+class Silence:
+    """Scenarios in a row in which the client under test never connected at all.
+
+    After `limit` of them the next scenarios wait only `short_s` for a first contact: a device that
+    is switched off would otherwise cost every scenario its whole connect timeout (an hour over the
+    suite). Each of those scenarios still errors and says why; one contact resets the count.
+    """
+
+    limit: int = 2
+    short_s: float = 1.0
+    in_a_row: int = 0
+
+    def timeout(self, full_s: float) -> float:
+        return min(full_s, self.short_s) if self.in_a_row >= self.limit else full_s
+
+    def note(self, connected: bool) -> None:
+        self.in_a_row = 0 if connected else self.in_a_row + 1
+
+
+@dataclass
 class Report:
     """One status report: the request and its parsed body (None when it is not a JSON object)."""
 
@@ -56,11 +76,15 @@ def parse_body(record: RequestRecord) -> dict[str, Any] | None:
 class Observer:
     """Reads one scenario's records and waits, bounded, for the client under test."""
 
-    def __init__(self, recorder: Recorder, timeout_s: float, patience_polls: int | None, url: str) -> None:
+    def __init__(self, recorder: Recorder, timeout_s: float, patience_polls: int | None, url: str,
+                 say: Callable[[str], None] | None = None, silence: Silence | None = None) -> None:
         self.recorder = recorder
+        self.silence = silence or Silence()
         self.timeout_s = timeout_s
         self.patience_polls = patience_polls
         self.url = url
+        #: where a line for the person at the terminal goes (what the harness waits for)
+        self.say = say or (lambda line: print(line, file=sys.stderr, flush=True))
 
     # -- reading ---------------------------------------------------------------------------------
     def requests(self, listener: str | None = "wfm", since: int = 0) -> list[RequestRecord]:
@@ -131,25 +155,42 @@ class Observer:
         return "; its last requests: " + ", ".join(r.describe() for r in recent)
 
     # -- the first contact -----------------------------------------------------------------------
-    def await_connection(self, timeout_s: float, what: str) -> RequestRecord:
-        """The client's first request to the WFM; verdicts for clients that cannot get that far.
+    def await_first(self, found: Callable[[], T | None], timeout_s: float, what: str) -> T | None:
+        """Wait for the client's first contact; a wait longer than a moment says what it waits for.
 
-        A wait longer than a moment says on stderr what it waits for, so a person starting a
-        device by hand knows the harness is ready and listening.
+        The line goes to the terminal, so a person starting a device by hand knows the harness is
+        ready and listening. None when nothing came within `timeout_s`; HarnessError, at once, when
+        the client has not connected in the last scenarios either (see `Silence`).
         """
-        first = lambda: next(iter(self.requests("wfm")), None)  # noqa: E731
+        bound = self.silence.timeout(timeout_s)
+        first = self._await_first(found, bound, what)
+        self.silence.note(first is not None or bool(self.recorder.snapshot()[0]))
+        if first is None and bound < timeout_s:
+            raise HarnessError(
+                f"no connection from the client under test within {bound:g} s: waited for {what}; the harness "
+                f"no longer waits the full {timeout_s:g} s, since the client did not connect at all in the "
+                f"{self.silence.limit} scenarios before this one either. Is it running and pointed at the harness?")
+        return first
+
+    def _await_first(self, found: Callable[[], T | None], timeout_s: float, what: str) -> T | None:
         quiet = min(timeout_s, PROGRESS_AFTER_S)
         with contextlib.suppress(WaitTimeout):
-            return self.recorder.wait_for(first, quiet, what)
+            return self.recorder.wait_for(found, quiet, what)
         if timeout_s > quiet:
-            print(f"[client] waiting up to {timeout_s - quiet:g} s more for {what} at {self.url}", file=sys.stderr,
-                  flush=True)
+            self.say(f"[client] waiting up to {timeout_s - quiet:g} s more for {what}")
             with contextlib.suppress(WaitTimeout):
-                return self.recorder.wait_for(first, timeout_s - quiet, what)
+                return self.recorder.wait_for(found, timeout_s - quiet, what)
+        return None
+
+    def await_connection(self, timeout_s: float, what: str) -> RequestRecord:
+        """The client's first request to the WFM; verdicts for clients that cannot get that far."""
+        what = f"{what} at {self.url}"
+        first = self.await_first(lambda: next(iter(self.requests("wfm")), None), timeout_s, what)
+        if first is not None:
+            return first
         connections = self.connections()
         if not connections:
-            raise HarnessError(f"no connection from the client under test within {timeout_s:g} s: waited for {what} "
-                               f"at {self.url}")
+            raise HarnessError(f"no connection from the client under test within {timeout_s:g} s: waited for {what}")
         failed = [c for c in connections if c.handshake == "failed"]
         for connection in failed:
             reason = connection.error.upper()

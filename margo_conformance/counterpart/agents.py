@@ -131,7 +131,7 @@ class EmbeddedAgent:
         self._options = options
         args = ["--wfm-url", self.paths.wfm_url, "--pki", str(self.paths.pki), "--client", self.paths.client,
                 "--state-dir", str(self._state_dir), "--poll-interval", str(self.paths.poll_interval),
-                "--max-backoff", str(max(0.2, self.paths.poll_interval * 4))]
+                "--max-backoff", str(max(0.1, self.paths.poll_interval * 2))]
         if options.mis:
             args += ["--mis-url", self.paths.mis_url, "--mis-pin", self.paths.mis_pin]
         for fault in sorted(self.faults):
@@ -249,6 +249,9 @@ class HookAgent:
         code = self._process.poll() if self._process is not None else None
         if code is None:
             return ""
+        if code == 0:
+            return (f"; the start hook's process exited 0 (a hook that returns must leave the agent running): "
+                    f"{self._last_log_line()}")
         return f"; the start hook's process exited {code}: {self._last_log_line()}"
 
     def _last_log_line(self) -> str:

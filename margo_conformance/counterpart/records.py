@@ -50,6 +50,7 @@ class ConnectionRecord:
     client_spiffe_ids: list[str] = field(default_factory=list)
     requests: int = 0
     closed_at: float | None = None
+    wall: float = field(default_factory=time.time)  # time.time() when accepted, for evidence
 
 
 @dataclass

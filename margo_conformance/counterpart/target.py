@@ -8,14 +8,17 @@ into an `Exchange` so evidence and reports show what the client did.
 
 from __future__ import annotations
 
+import os
 import secrets
 import sys
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 from .. import pki as pki_module
+from ..checks.client_observe import Silence
 from ..errors import ConfigError, HarnessError
 from ..spiffe import leaf_of, spiffe_ids_of, wfm_id_for_client
 from ..transport import RESPONSE, TLS_REJECTED, ClientIdentity, Exchange, ExchangeLog, TlsInfo
@@ -58,6 +61,10 @@ class ClientTarget:
     note: str = ""
     device_setup: str = ""
     url: str = ""
+    #: writes one line for the person at the terminal (what the harness is waiting for), uncaptured
+    say: Callable[[str], None] = field(default=lambda line: print(line, file=sys.stderr, flush=True))
+    #: scenarios in a row without any contact from the client: later ones stop waiting the full time
+    silence: Silence = field(default_factory=Silence)
 
     def describe(self) -> dict[str, str]:
         """What results.json says about the target: never keys."""
@@ -101,7 +108,8 @@ class _EvidenceFeed:
             exchange = Exchange(
                 id=self.log.next_id(), client=record.presented or record.listener, method="(connect)",
                 url=self.bases.get(record.listener, ""), request_headers=[], request_body=b"",
-                outcome=TLS_REJECTED, error=f"{what}: {record.error}".rstrip(": "), tls=_tls(record))
+                outcome=TLS_REJECTED, error=f"{what}: {record.error}".rstrip(": "), tls=_tls(record),
+                started=record.wall)
             self.log.add(exchange)
 
 
@@ -152,6 +160,10 @@ def start_client_target(env: Any) -> ClientTarget:
         features=frozenset(env.config.features) if remote else BUNDLED_CLIENT_FEATURES,
         note=agent.description, url=counterpart.url,
     )
+    stream = _terminal()
+    if stream is not None:
+        env.stack.callback(stream.close)
+        target.say = lambda line: print(line, file=stream, flush=True)
     feed = _EvidenceFeed(counterpart, target.log)
     counterpart.recorder.listeners.append(feed.request)
     counterpart.recorder.connection_listeners.append(feed.connection)
@@ -159,6 +171,17 @@ def start_client_target(env: Any) -> ClientTarget:
     if remote:
         _announce(target, settings)
     return target
+
+
+def _terminal() -> TextIO | None:
+    """The process's stderr as it is now, before the scenario runner captures the steps' output.
+
+    A line saying what the harness waits for (a device started by hand) must reach the terminal.
+    """
+    try:
+        return os.fdopen(os.dup(sys.stderr.fileno()), "w", buffering=1)
+    except (AttributeError, OSError, ValueError):
+        return None
 
 
 def _pki(env: Any, settings: ClientSettings) -> pki_module.TestPki:

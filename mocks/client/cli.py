@@ -15,24 +15,14 @@ from types import FrameType
 
 from margo_conformance import pki as pki_module
 
+from ..common.cli import EXIT_ENVIRONMENT, EXIT_OK, Parser, UsageError, parse_command_line
 from .agent import MockClient
 from .config import DOWNLOADS, MockClientConfig
 from .faults import FAULTS
 
-EXIT_OK, EXIT_USAGE, EXIT_ENVIRONMENT = 0, 2, 3
-
-
-class _UsageError(Exception):
-    pass
-
-
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> None:  # type: ignore[override]
-        raise _UsageError(message)
-
 
 def _parser() -> argparse.ArgumentParser:
-    p = _Parser(prog="margo-conformance mock client", description="Run the bundled mock WFM Client (device agent).")
+    p = Parser(prog="margo-conformance mock client", description="Run the bundled mock WFM Client (device agent).")
     p.add_argument("--wfm-url", help="https:// URL of the WFM")
     p.add_argument("--pki", type=Path, help="folder written by `margo-conformance pki` (SVID and trust bundle)")
     p.add_argument("--client", default="alpha", help="which client SVID of --pki to use (default alpha)")
@@ -61,29 +51,29 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def config_from_args(args: argparse.Namespace) -> MockClientConfig:
-    """A MockClientConfig from parsed arguments; _UsageError naming the option on bad input."""
+    """A MockClientConfig from parsed arguments; UsageError naming the option on bad input."""
     if not args.wfm_url:
-        raise _UsageError("--wfm-url is required")
+        raise UsageError("--wfm-url is required")
     if args.state_dir is None:
-        raise _UsageError("--state-dir is required")
+        raise UsageError("--state-dir is required")
     cert, key, bundle = args.cert, args.key, args.trust_bundle
     device = args.device_id or f"edge-{args.client}"
     if args.pki is not None:
         if not (args.pki / "pki.json").is_file():
-            raise _UsageError(f"--pki {args.pki}: no pki.json (create one with `margo-conformance pki`)")
+            raise UsageError(f"--pki {args.pki}: no pki.json (create one with `margo-conformance pki`)")
         made = pki_module.load(args.pki)
         if args.client not in made.clients:
-            raise _UsageError(f"--client {args.client!r}: not in {args.pki} (has {', '.join(made.clients)})")
+            raise UsageError(f"--client {args.client!r}: not in {args.pki} (has {', '.join(made.clients)})")
         ident = made.clients[args.client]
         cert, key, bundle = cert or ident.cert, key or ident.key, bundle or made.trust_bundle
     if cert is None or key is None:
-        raise _UsageError("give --pki DIR, or --cert and --key")
+        raise UsageError("give --pki DIR, or --cert and --key")
     if args.mis_url:
         bundle = None
     for name, path in (("--cert", cert), ("--key", key), ("--trust-bundle", bundle),
                        ("--secret-provider-ca", args.secret_provider_ca), ("--registry-ca", args.registry_ca)):
         if path is not None and not Path(path).is_file():
-            raise _UsageError(f"{name} {path}: no such file")
+            raise UsageError(f"{name} {path}: no such file")
     try:
         return MockClientConfig(
             wfm_url=args.wfm_url, cert=Path(cert), key=Path(key), trust_bundle=Path(bundle) if bundle else None,
@@ -94,7 +84,7 @@ def config_from_args(args: argparse.Namespace) -> MockClientConfig:
             secret_provider_ca=args.secret_provider_ca, registry_ca=args.registry_ca,
         )
     except ValueError as exc:
-        raise _UsageError(str(exc)) from None
+        raise UsageError(str(exc)) from None
 
 
 def parse(argv: list[str]) -> MockClientConfig:
@@ -103,18 +93,10 @@ def parse(argv: list[str]) -> MockClientConfig:
 
 
 def serve_main(argv: list[str]) -> int:
-    try:
-        args = _parser().parse_args(argv)
-        if args.list_faults:
-            width = max(map(len, FAULTS))
-            print("\n".join(f"{name:<{width}}  {text}" for name, text in FAULTS.items()))
-            return EXIT_OK
-        config = config_from_args(args)
-    except _UsageError as exc:
-        print(f"mock client: {exc}", file=sys.stderr)
-        return EXIT_USAGE
-    except SystemExit as exc:  # --help
-        return int(exc.code or 0)
+    parsed = parse_command_line(_parser(), argv, "mock client", FAULTS, config_from_args)
+    if isinstance(parsed, int):
+        return parsed
+    args, config = parsed
     if args.verbose:
         logging.basicConfig(level=logging.INFO, format="mock client: %(message)s", stream=sys.stderr)
     try:

@@ -45,10 +45,15 @@ class Collector:
         return f"http://127.0.0.1:{self._server.server_address[1]}"
 
     def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
+        """Stop serving without waiting for the serve loop's next wake-up (it closes in the background)."""
+        server, self._server = self._server, None
+        if server is not None:
+            threading.Thread(target=_close, args=(server,), name="otel-collector-stop", daemon=True).start()
+
+
+def _close(server: ThreadingHTTPServer) -> None:
+    server.shutdown()
+    server.server_close()
 
 
 def dead_endpoint() -> str:

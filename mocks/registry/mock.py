@@ -52,7 +52,7 @@ class MockRegistry:
         try:
             trust = Trust(self.tokens.realm, self.tokens.service, self.tokens.issuer, (self.tokens.signer.cert,))
             api = RegistryApi(self.store, Gate(trust, self.config.faults), self.config.faults, self.logger)
-            self._server = TlsServer((self.config.host, self.config.port), api, server_context(cert, key), self.logger)
+            self._server = TlsServer((self.config.host, self.config.port), api, self.logger, server_context(cert, key))
         except BaseException:
             self.tokens.stop()
             raise

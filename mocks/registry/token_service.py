@@ -68,7 +68,7 @@ class TokenService:
 
     # -- lifecycle ------------------------------------------------------------------------------
     def start(self, cert: str, key: str) -> TokenService:
-        self._server = TlsServer(self._address, self.handle, server_context(cert, key), self._logger)
+        self._server = TlsServer(self._address, self.handle, self._logger, server_context(cert, key))
         self._server.start("registry-token-service")
         return self
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import logging
 import ssl
-import threading
 from types import TracebackType
 
 from cryptography import x509
@@ -53,7 +52,6 @@ class MockSecretProvider:
                                 config.foreign_ca if "trusts-foreign-ca" in config.faults else None)
         self.state = SecretsState(trusted, config.faults, config.root_token)
         self._server: TlsServer | None = None
-        self._thread: threading.Thread | None = None
 
     @property
     def url(self) -> str:
@@ -66,20 +64,16 @@ class MockSecretProvider:
         if self._server is not None:
             raise RuntimeError("mock secret provider already started")
         api = SecretsApi(self.state, self.logger)
-        self._server = TlsServer((self.config.host, self.config.port), api, server_context(self.config), self.logger)
-        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
-                                        name="mock-secret-provider", daemon=True)
-        self._thread.start()
+        self._server = TlsServer((self.config.host, self.config.port), api, self.logger, server_context(self.config))
+        self._server.start("mock-secret-provider")
         self.logger.debug("mock secret provider listening on %s", self.url)
         return self
 
     def stop(self) -> None:
         """Stop serving and close every connection; safe to call twice."""
         if self._server is not None:
-            self._server.shutdown_all()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-        self._server = self._thread = None
+            self._server.stop()
+            self._server = None
 
     def __enter__(self) -> MockSecretProvider:
         return self.start()

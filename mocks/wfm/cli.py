@@ -9,32 +9,19 @@ from __future__ import annotations
 
 import argparse
 import os
-import signal
 import sys
-import threading
 from pathlib import Path
-from types import FrameType
 
 from margo_conformance import pki as pki_module
 
+from ..common.cli import EXIT_ENVIRONMENT, EXIT_OK, Parser, UsageError, parse_command_line, wait_for_signal
 from .config import MockWfmConfig
 from .faults import FAULTS
 from .mock import MockWfm
 
-EXIT_OK, EXIT_USAGE, EXIT_ENVIRONMENT = 0, 2, 3
-
-
-class _UsageError(Exception):
-    pass
-
-
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> None:  # type: ignore[override]
-        raise _UsageError(message)
-
 
 def _parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="margo-conformance mock wfm", description="Run the bundled mock WFM.")
+    parser = Parser(prog="margo-conformance mock wfm", description="Run the bundled mock WFM.")
     parser.add_argument("--pki", type=Path, help="folder written by `margo-conformance pki`")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=0, help="Margo API port (0: any free port)")
@@ -54,12 +41,12 @@ def _write_token(path: Path, token: str) -> None:
 
 def _config(args: argparse.Namespace) -> MockWfmConfig:
     if args.pki is None:
-        raise _UsageError("--pki DIR is required")
+        raise UsageError("--pki DIR is required")
     if not (args.pki / "pki.json").is_file():
-        raise _UsageError(f"{args.pki} holds no pki.json (create one with `margo-conformance pki`)")
+        raise UsageError(f"{args.pki} holds no pki.json (create one with `margo-conformance pki`)")
     for name, port in (("--port", args.port), ("--operator-port", args.operator_port)):
         if not 0 <= port <= 65535:
-            raise _UsageError(f"{name} must be in 0..65535")
+            raise UsageError(f"{name} must be in 0..65535")
     try:
         return MockWfmConfig.from_pki(
             pki_module.load(args.pki),
@@ -69,39 +56,15 @@ def _config(args: argparse.Namespace) -> MockWfmConfig:
             operator_port=args.operator_port,
         )
     except ValueError as exc:
-        raise _UsageError(str(exc)) from exc
-
-
-def _wait_for_signal() -> None:
-    stop = threading.Event()
-
-    def handler(signum: int, frame: FrameType | None) -> None:
-        stop.set()
-
-    in_main = threading.current_thread() is threading.main_thread()
-    previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGTERM, signal.SIGINT)} if in_main else {}
-    try:
-        while not stop.wait(0.5):
-            pass
-    finally:
-        for sig, old in previous.items():
-            signal.signal(sig, old)
+        raise UsageError(str(exc)) from exc
 
 
 def serve_main(argv: list[str]) -> int:
     """Entry point; returns the exit code (0 after a clean stop, 2 for usage, 3 if it cannot start)."""
-    try:
-        args = _parser().parse_args(argv)
-        if args.list_faults:
-            width = max(map(len, FAULTS))
-            print("\n".join(f"{name:<{width}}  {text}" for name, text in FAULTS.items()))
-            return EXIT_OK
-        config = _config(args)
-    except _UsageError as exc:
-        print(f"mock wfm: {exc}", file=sys.stderr)
-        return EXIT_USAGE
-    except SystemExit as exc:  # --help
-        return int(exc.code or 0)
+    parsed = parse_command_line(_parser(), argv, "mock wfm", FAULTS, _config)
+    if isinstance(parsed, int):
+        return parsed
+    args, config = parsed
     return _serve(config, args.operator_token_file)
 
 
@@ -117,7 +80,7 @@ def _serve(config: MockWfmConfig, token_file: Path | None) -> int:
         return EXIT_ENVIRONMENT
     try:
         print(f"mock wfm ready url={wfm.url} operator={wfm.operator_url} spiffe_id={wfm.spiffe_id}", flush=True)
-        _wait_for_signal()
+        wait_for_signal()
     finally:
         wfm.stop()
     return EXIT_OK

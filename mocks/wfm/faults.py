@@ -22,6 +22,8 @@ FAULTS: dict[str, str] = {
     "client (IDN-012, SEC-005)",
     "wrong-wfm-identity": "presents the PKI's negative wfm-wrong-id SVID instead of the WFM SVID (IDN-005)",
     "tls12-only": "caps TLS at 1.2, so TLS 1.3 is never negotiated (TLS-002)",
+    "resumption-outlives-svid": "trusts a resumed TLS session's client certificate without re-checking its "
+    "validity, so a session resumed after the SVID expired is served (TLS-005)",
     # desired-state manifest
     "weak-etag": 'manifest ETag is a weak validator W/"..." (DS-007)',
     "etag-not-digest": "manifest ETag is a quoted counter, not the digest of the body (DS-007)",
@@ -108,6 +110,40 @@ FAULTS: dict[str, str] = {
     "and serves the password as a deployment parameter (SPD-WFM-02)",
     "drop-credential-references": "serves deployments without their x-margo-conformance-extensions block, dropping "
     "the registry credential references (SPD-WFM-01)",
+    # application import (operator action deploy_package: importer.py, eligibility.py, parameters.py)
+    "import-wrong-application-id": "authors spec.applicationId as the description id plus '-app' (DEP-005)",
+    "import-parameter-keys-lowercased": "writes spec.parameters keys in lower case, not the description's "
+    "parameter names (DEP-006)",
+    "import-drops-device-constraints": "leaves the profile's deviceConstraints out of the deployment (DEP-007)",
+    "import-first-profile": "delivers the description's first profile whatever types the device supports (DEP-013)",
+    "import-sorts-components": "delivers the profile's components sorted by name, not in description order "
+    "(DEP-013)",
+    "import-drops-device-extensions": "drops the device-targeted extensions of the profile and its components "
+    "(DEP-014, AD-016)",
+    "import-forwards-wfm-extensions": "copies the description's root (WFM-targeted) extensions to the root of the "
+    "deployment (AD-015, DEP-015)",
+    "import-skips-value-validation": "accepts user values the description's configuration schema refuses (AD-014)",
+    "import-immutable-changes": "lets the operator change a value flagged immutable after installation (AD-013)",
+    "import-ignores-api-version": "imports descriptions whatever their apiVersion (VER-001)",
+    "import-skips-digest-check": "does not verify pulled blobs against their digests (CMP-010)",
+    "import-skips-archive-validation": "accepts component archives without validating their layout and paths "
+    "(CMP-009)",
+    "import-relies-on-directory-name": "requires the archive's top-level directory to be named after the "
+    "component (CMP-005)",
+    "import-no-accept-header": "pulls manifests without an Accept header naming the OCI manifest media type "
+    "(REG-008)",
+    "import-ignores-eligibility": "deploys to a device whatever the profile's deviceConstraints say (ELG-002)",
+    "import-ignores-capacity": "does not evaluate capacityRequirements (ELG-003)",
+    "import-sums-cpus": "meets a CPU requirement with the sum of the matching cpus[] entries (CAP-010)",
+    "import-eligibility-case-insensitive": "compares strings in eligibility rules case-insensitively (ELG-009)",
+    "import-object-arrays-compared": "evaluates In/NotIn on an array by its items instead of false (ELG-008)",
+    "import-contains-any-as-all": "evaluates ContainsAny as ContainsAll (ELG-009)",
+    "import-pointer-from-root": "resolves property selector keys against the whole capabilities document, not "
+    "properties (ELG-007)",
+    "import-selectors-or-ed": "OR-s the property and label selectors of a rule (ELG-006)",
+    "import-rules-and-ed": "requires every eligibility rule to hold instead of one (ELG-006)",
+    "import-property-selector-replaces-capacity": "skips capacityRequirements when eligibility rules are given "
+    "(ELG-011)",
 }
 
 

@@ -10,6 +10,7 @@ else is a policy denial (403 not-authorized). This is the mock's own parser; che
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from dataclasses import dataclass
 
@@ -99,6 +100,8 @@ class Authorizer:
             return _deny("the client certificate could not be parsed")
         if not _is_leaf(cert):
             return _deny("the client certificate is a CA certificate, not an X.509-SVID leaf")
+        if self._out_of_date(cert):
+            return _deny("the client certificate is outside its validity period")
         uris = _uri_sans(cert)
         if not any(u.startswith("spiffe://") for u in uris):
             if "no-spiffe-required" in self.faults and self.first_client:
@@ -110,6 +113,14 @@ class Authorizer:
         if refused_key:
             return _deny(refused_key)
         return self._recognise(uris[0])
+
+    def _out_of_date(self, cert: x509.Certificate) -> bool:
+        """TLS-005: a resumed TLS session carries the certificate of its first handshake, which
+        OpenSSL does not re-check; so validity is judged again on every request."""
+        if {"accept-expired", "resumption-outlives-svid"} & self.faults:
+            return False
+        now = dt.datetime.now(dt.UTC)
+        return not cert.not_valid_before_utc <= now <= cert.not_valid_after_utc
 
     def _key_problem(self, cert: x509.Certificate) -> str:
         """Why the leaf's key is refused (IDN-013, IDN-014), or "" when it is fine."""

@@ -17,7 +17,9 @@ from .api import WfmApi
 from .config import MockWfmConfig
 from .httpserver import PlainHttpServer, TlsHttpServer
 from .identity import Authorizer
+from .importer import ImportRequest
 from .operator_api import OperatorApi
+from .packages import deploy_package
 from .state import WfmState
 from .tls import server_context
 from .trust import TrustEndpoints
@@ -111,6 +113,10 @@ class MockWfm:
     def assign(self, client_spiffe_id: str, deployment_yaml: bytes) -> str:
         """Add or replace a deployment in the client's desired state; returns the YAML's `id`."""
         return self.state.assign(client_spiffe_id, deployment_yaml)
+
+    def deploy_package(self, request: ImportRequest) -> str:
+        """Import a package from a registry and deploy it to a device; importer.Refused if the WFM will not."""
+        return deploy_package(self.state, request)
 
     def remove(self, client_spiffe_id: str, deployment_id: str) -> None:
         """Take a deployment out of the client's desired state; KeyError if it is not there."""

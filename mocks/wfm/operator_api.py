@@ -5,15 +5,19 @@ Margo API. Errors are problem+json, unaffected by the mock's faults (they judge 
 
     PUT    /operator/v1/clients/{client SPIFFE ID, url-encoded}/deployments    body: deployment YAML
     DELETE /operator/v1/clients/{client SPIFFE ID, url-encoded}/deployments/{deploymentId}
+    POST   /operator/v1/clients/{client SPIFFE ID, url-encoded}/packages       body: JSON, see deploy_package
     GET    /operator/v1/health
 """
 
 from __future__ import annotations
 
 import hmac
+import json
 import logging
 
+from .importer import ImportRequest, Refused
 from .messages import Request, Response, json_response
+from .packages import deploy_package
 from .problems import problem
 from .routes import Route, resolve, route
 from .state import WfmState
@@ -31,6 +35,7 @@ class OperatorApi:
             # The client id is one url-encoded segment; an unencoded one (with slashes) works too.
             route(r"/operator/v1/clients/(?P<client>.+)/deployments", PUT=self.assign),
             route(r"/operator/v1/clients/(?P<client>.+)/deployments/(?P<deployment_id>[^/]+)", DELETE=self.remove),
+            route(r"/operator/v1/clients/(?P<client>.+)/packages", POST=self.deploy_package),
         ]
 
     def __call__(self, request: Request) -> Response:
@@ -72,3 +77,31 @@ class OperatorApi:
             return problem(404, None, f"{client} has no deployment {deployment_id}", request.path)
         self.logger.debug("operator removed %s from %s", deployment_id, client)
         return Response(204)
+
+    def deploy_package(self, request: Request, client: str) -> Response:
+        """Import a package and deploy it to a device: 201 {"deploymentId"}, or 422 with the refusal.
+
+        Body: {"deviceId", "registry" (https URL), "repository", "tag", "registryCa" (PEM, optional),
+        "username", "password", "parameters" (object), "deploymentId" (optional: change its values)}.
+        """
+        try:
+            body = json.loads(request.body or b"{}")
+            if not isinstance(body, dict):
+                raise ValueError("not an object")
+            parsed = ImportRequest(
+                client_spiffe_id=client, device_id=str(body["deviceId"]), registry=str(body["registry"]),
+                repository=str(body["repository"]), tag=str(body["tag"]),
+                registry_ca_pem=str(body["registryCa"]).encode() if body.get("registryCa") else None,
+                username=str(body.get("username") or ""), password=str(body.get("password") or ""),
+                parameters=dict(body.get("parameters") or {}), deployment_id=body.get("deploymentId") or None)
+        except (ValueError, KeyError, TypeError) as exc:
+            return problem(400, None, f"package request body: {type(exc).__name__} {exc}", request.path)
+        try:
+            deployment_id = deploy_package(self.state, parsed)
+        except Refused as exc:
+            return problem(422, None, f"refused: {exc}", request.path)
+        except ValueError as exc:
+            return problem(400, None, str(exc), request.path)
+        self.logger.debug("operator deployed package %s:%s as %s to %s", parsed.repository, parsed.tag,
+                          deployment_id, client)
+        return json_response(201, {"deploymentId": deployment_id})

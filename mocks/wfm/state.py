@@ -73,6 +73,8 @@ class WfmState:
         self.secret_source = secret_source
         self.lock = threading.RLock()
         self._clients: dict[str, ClientState] = {}
+        #: deployments authored from imported packages: (client SPIFFE ID, deploymentId) -> importer.Imported
+        self.imports: dict[tuple[str, str], Any] = {}
 
     # -- access (call with the lock held) --------------------------------------------------------
 
