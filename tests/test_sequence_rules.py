@@ -75,5 +75,7 @@ def test_selecting_one_role_starts_the_parties_its_sequence_scenarios_need():
     index = _scenarios()
     assert _selected_roles(Selection(roles=frozenset({"client"})), index) == ["client", "registry",
                                                                                "secret-provider"]
+    # The WFM's application-import scenarios pull from the registry; without them nothing else starts.
     assert _selected_roles(Selection(roles=frozenset({"wfm"}), expression="not profile:secure-package-download"),
-                           index) == ["wfm"]
+                           index) == ["registry", "wfm"]
+    assert _selected_roles(Selection(roles=frozenset({"wfm"}), expression="not party:registry"), index) == ["wfm"]
