@@ -19,6 +19,8 @@ import yaml
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
+_DUMPER = getattr(yaml, "CSafeDumper", yaml.SafeDumper)  # libyaml when present
+
 
 def capabilities(device_id: str, *, revision: int = 1) -> dict[str, Any]:
     """A valid DeviceCapabilitiesManifest for a hosting device (CAP-005..008).
@@ -119,7 +121,7 @@ def deployment_yaml(label: str, device_id: str, *, deployment_id: str | None = N
                                                                          "components": [label]}]}},
         },
     }
-    return deployment_id, yaml.safe_dump(doc, sort_keys=False).encode()
+    return deployment_id, yaml.dump(doc, Dumper=_DUMPER, sort_keys=False).encode()
 
 
 def status_report(deployment_id: str, state: str, manifest_version: int, component: str) -> dict[str, Any]:

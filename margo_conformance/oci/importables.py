@@ -33,6 +33,8 @@ from .media import (
 )
 from .package import Artifact, Layer, _manifest, _tar_info
 
+_DUMPER = getattr(yaml, "CSafeDumper", yaml.SafeDumper)  # libyaml when present
+
 #: The root (WFM-targeted) extension: no WFM knows it, none may forward it (AD-015).
 WFM_EXTENSION = "x-conformance-wfm-extensions"
 WFM_EXTENSION_VALUE = {"placementHint": "wfm-only-marker-7f3a", "ignoredByDevices": True}
@@ -130,7 +132,8 @@ def device_capabilities(device_id: str, cpus: tuple[tuple[float, str], ...] = ((
 
 # -- Compose archives -------------------------------------------------------------------------------
 def _compose_yaml(name: str) -> bytes:
-    return yaml.safe_dump({"services": {"app": {"image": f"registry.margo.test/conformance/{name}:1"}}}).encode()
+    services = {"services": {"app": {"image": f"registry.margo.test/conformance/{name}:1"}}}
+    return yaml.dump(services, Dumper=_DUMPER).encode()
 
 
 def _archive(entries: list[tarfile.TarInfo | tuple[tarfile.TarInfo, bytes]]) -> bytes:
@@ -268,7 +271,7 @@ def build(app_id: str, version: str, registry_host: str, components_repository: 
     revisions = {name: f"{version}-{name.split('-')[0]}" for name in COMPONENTS}
     doc = description(app_id, version, f"oci://{registry_host}/{components_repository}", revisions,
                       api_version=api_version, constraints=constraints)
-    layer = Layer(MARGO_DESCRIPTION, yaml.safe_dump(doc, sort_keys=False).encode(), {TITLE: "margo.yaml"})
+    layer = Layer(MARGO_DESCRIPTION, yaml.dump(doc, Dumper=_DUMPER, sort_keys=False).encode(), {TITLE: "margo.yaml"})
     package = Artifact(app_id, version, _manifest(MARGO_APP, [layer]), (layer,))
     components = {}
     for index, name in enumerate(COMPONENTS):

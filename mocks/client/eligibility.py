@@ -10,25 +10,9 @@ from __future__ import annotations
 
 from typing import Any
 
-_MISSING = object()
+from ..common import json_pointer
 
-
-def _pointer(document: Any, pointer: str) -> Any:
-    """RFC 6901 resolution; _MISSING when the pointer leads nowhere."""
-    if pointer == "":
-        return document
-    if not pointer.startswith("/"):
-        return _MISSING
-    node = document
-    for raw in pointer[1:].split("/"):
-        token = raw.replace("~1", "/").replace("~0", "~")
-        if isinstance(node, dict) and token in node:
-            node = node[token]
-        elif isinstance(node, list) and token.isdigit() and int(token) < len(node):
-            node = node[int(token)]
-        else:
-            return _MISSING
-    return node
+_MISSING = json_pointer.MISSING
 
 
 def _scalar(value: Any) -> bool:
@@ -64,7 +48,8 @@ def _expression(expr: dict, resolve, faults: frozenset[str]) -> bool:
         return value > values[0] if operator == "Gt" else value < values[0]
     if operator in ("ContainsAll", "ContainsAny") and isinstance(value, list):
         inner = (expr.get("itemSelector") or {}).get("matchExpressions", [])
-        hits = [all(_expression(e, lambda k, item=item: _pointer(item, k), faults) for e in inner) for item in value]
+        hits = [all(_expression(e, lambda k, item=item: json_pointer.resolve(item, k), faults) for e in inner)
+                for item in value]
         return all(hits) and bool(hits) if operator == "ContainsAll" else any(hits)
     return False
 
@@ -84,7 +69,7 @@ def eligible(rules: list[dict] | None, capabilities: dict, faults: frozenset[str
     def prop(key: str) -> Any:
         if "eligibility-key-as-name" in faults:
             return properties.get(key, _MISSING)
-        return _pointer(properties, key)
+        return json_pointer.resolve(properties, key)
 
     def label(key: str) -> Any:
         return labels.get(key, _MISSING)

@@ -14,7 +14,9 @@ from __future__ import annotations
 import re
 from typing import Any
 
-_MISSING = object()
+from ..common import json_pointer
+
+_MISSING = json_pointer.MISSING
 _UNITS = {"": 1, "Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "Ti": 2**40, "Pi": 2**50, "Ei": 2**60}
 _QUANTITY = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(Ki|Mi|Gi|Ti|Pi|Ei)?\s*$")
 
@@ -23,23 +25,6 @@ def quantity(text: Any) -> float | None:
     """Bytes of a quantity such as `16Gi` or `8 Gi`; None when unreadable."""
     match = _QUANTITY.match(str(text)) if isinstance(text, str | int | float) else None
     return float(match.group(1)) * _UNITS[match.group(2) or ""] if match else None
-
-
-def _pointer(document: Any, pointer: str) -> Any:
-    if pointer == "":
-        return document
-    if not isinstance(pointer, str) or not pointer.startswith("/"):
-        return _MISSING
-    node = document
-    for raw in pointer[1:].split("/"):
-        token = raw.replace("~1", "/").replace("~0", "~")
-        if isinstance(node, dict) and token in node:
-            node = node[token]
-        elif isinstance(node, list) and token.isdigit() and int(token) < len(node):
-            node = node[int(token)]
-        else:
-            return _MISSING
-    return node
 
 
 def _scalar(value: Any) -> bool:
@@ -75,7 +60,8 @@ def _expression(expr: dict, resolve, faults: frozenset[str]) -> bool:
         return value > values[0] if operator == "Gt" else value < values[0]
     if operator in ("ContainsAll", "ContainsAny") and isinstance(value, list):
         inner = (expr.get("itemSelector") or {}).get("matchExpressions", [])
-        hits = [all(_expression(e, lambda k, item=item: _pointer(item, k), faults) for e in inner) for item in value]
+        hits = [all(_expression(e, lambda k, item=item: json_pointer.resolve(item, k), faults) for e in inner)
+                for item in value]
         if operator == "ContainsAny" and "import-contains-any-as-all" not in faults:
             return any(hits)
         return bool(hits) and all(hits)
@@ -96,8 +82,8 @@ def rules_hold(rules: list[dict] | None, capabilities: dict, faults: frozenset[s
 
     def prop(key: str) -> Any:
         if "import-pointer-from-root" in faults:  # resolves against the whole document, not `properties`
-            return _pointer(capabilities, key)
-        return _pointer(properties, key)
+            return json_pointer.resolve(capabilities, key)
+        return json_pointer.resolve(properties, key)
 
     def label(key: str) -> Any:
         return labels.get(key, _MISSING)

@@ -20,6 +20,8 @@ from .bundle import digest_of
 from .messages import Request
 from .render import render
 
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when present: same documents, faster
+
 #: Deployment ids become URL path segments and archive file names, so they must be plain.
 DEPLOYMENT_ID_RE = re.compile(r"^[A-Za-z0-9._~-]+$")
 MAX_REQUEST_LOG = 1000
@@ -53,7 +55,7 @@ class ClientState:
 def deployment_id_of(yaml_bytes: bytes) -> str:
     """The top-level `id` of an ApplicationDeployment YAML; ValueError if unparseable or absent."""
     try:
-        document = yaml.safe_load(yaml_bytes)
+        document = yaml.load(yaml_bytes, Loader=_LOADER)
     except yaml.YAMLError as exc:
         raise ValueError(f"deployment is not parseable YAML: {exc}") from exc
     if not isinstance(document, dict) or "id" not in document:
