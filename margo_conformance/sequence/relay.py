@@ -37,7 +37,7 @@ _DROP_REQUEST = frozenset({"host", "connection", "keep-alive", "content-length",
 _DROP_RESPONSE = frozenset({"connection", "keep-alive", "content-length", "transfer-encoding", "content-encoding",
                             "te", "upgrade", "trailer"})
 _REALM = re.compile(r'realm="([^"]*)"', re.IGNORECASE)
-_BLOB = re.compile(r"^/v2/(?P<name>.+)/blobs/(?P<digest>sha256:[0-9a-f]{64})$")
+BLOB_PATH = re.compile(r"^/v2/(?P<name>.+)/blobs/(?P<digest>sha256:[0-9a-f]{64})$")
 
 
 @dataclass
@@ -50,6 +50,9 @@ class RelayScript:
 
 class RegistryRelay:
     """`start()` binds 127.0.0.1; `url`, `host` and `ca` are then valid. One per run, reset per scenario."""
+
+    #: who the relayed requests come from, as evidence names them
+    evidence_client = "client under test (via the registry relay)"
 
     def __init__(self, upstream: str, upstream_trust: Path | None, *, timeout_s: float = 10.0,
                  log: ExchangeLog | None = None) -> None:
@@ -166,7 +169,7 @@ class RegistryRelay:
         return challenge[:match.start(1)] + self.url + TOKEN_PATH + challenge[match.end(1):]
 
     def _tamper(self, record: RequestRecord, status: int, body: bytes) -> tuple[bytes, str]:
-        match = _BLOB.match(record.path)
+        match = BLOB_PATH.match(record.path)
         if record.method != "GET" or status != 200 or not body or match is None \
                 or match.group("digest") not in self.script.tampered:
             return body, ""
@@ -182,7 +185,7 @@ class RegistryRelay:
             number = self._count
         query = f"?{record.query}" if record.query else ""
         exchange = Exchange(
-            id=f"r{number:04d}", client="client under test (via the registry relay)", method=record.method,
+            id=f"r{number:04d}", client=self.evidence_client, method=record.method,
             url=f"{self.url}{record.path}{query}", request_headers=list(record.headers), request_body=record.body,
             outcome=RESPONSE, status=record.status or None, response_headers=list(record.response_headers),
             body=record.response_body, error=record.scripted, started=record.wall,
