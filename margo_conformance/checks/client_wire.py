@@ -96,15 +96,11 @@ def check_retry_after(requests: list[RequestRecord], throttled: RequestRecord, s
 def check_refresh(previous: RequestRecord, refresh: RequestRecord, hint: float, tolerance: float) -> None:
     """TB-009: the bundle refresh follows `spiffe_refresh_hint`, which HTTP caching must not delay.
 
-    Measured from the moment the previous bundle left the harness to the refresh's request head. A
-    lower bound is safe on a loaded machine (load only delays a client); the upper bound carries
+    Measured from the moment the previous bundle left the harness to the refresh's request head, with
     `tolerance` on top of the hint for timers that fire late, still far below what caching asked for.
+    There is no lower bound: TB-009 also lets a client refresh at its own configured interval.
     """
     gap = refresh.at - previous.answered_at
-    if gap + CLOCK_SLACK_S < hint / 2:
-        raise fail("TB-009", f"{refresh.describe()} fetched the bundle again {gap:.3f} s after {previous.describe()}; "
-                             f"spiffe_refresh_hint asked for a refresh after {hint:g} s (a refresh in less than half "
-                             "the hint does not follow it)")
     if gap > hint + tolerance:
         raise fail("TB-009", f"{refresh.describe()} fetched the bundle again {gap:.3f} s after {previous.describe()}; "
                              f"spiffe_refresh_hint asked for {hint:g} s (tolerance {tolerance:g} s): HTTP caching "

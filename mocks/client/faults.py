@@ -103,7 +103,6 @@ FAULTS: dict[str, str] = {
     "accept-empty-bundle": "accepts a bundle without x509-svid keys, replacing its anchors with none (TB-007)",
     "merge-anchors": "adds a rotated bundle's anchors to the old ones instead of replacing them (TB-008)",
     "honour-http-cache": "does not refresh the bundle while HTTP caching says it is fresh (TB-009)",
-    "ignore-refresh-hint": "refreshes the bundle at every poll, whatever spiffe_refresh_hint says (TB-009)",
     "strict-jwks": "rejects a bundle that holds a non-x509-svid key (TB-010)",
     "trust-without-bundle": "when the bundle endpoint answers 404, trusts the WFM certificate unverified (TB-012)",
     # private registries (secure-package-download profile, rules SPD-CL-*)

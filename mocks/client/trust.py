@@ -115,8 +115,6 @@ class Trust:
         max_age = _MAX_AGE.search(cache_control or "")
         if "honour-http-cache" in self.faults and max_age:
             hint = max(hint, float(max_age.group(1)))
-        if "ignore-refresh-hint" in self.faults:
-            hint = 0.0
         return hint
 
     def _strict(self, document: dict, known: set[str]) -> None:
